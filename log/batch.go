@@ -1,0 +1,245 @@
+package log
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Byte layout of a RecordBatch v2 header. The CRC covers everything from
+// the attributes to the end, so base offset and leader epoch can be stamped
+// without recomputing it.
+const (
+	HeaderSize = 61 // bytes before the first record
+
+	offLength       = 8
+	offMagic        = 16
+	offCRC          = 17
+	offAttributes   = 21
+	offLastDelta    = 23
+	offMaxTimestamp = 35
+	lengthOverhead  = 12 // base offset + length field
+	crcStart        = offAttributes
+
+	attrCodecMask     = 0x07
+	attrLogAppendTime = 0x08
+	attrTransactional = 0x10
+	attrControl       = 0x20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum returns the CRC32C of a batch's bytes from the attributes on.
+func checksum(batch []byte) uint32 {
+	return crc32.Checksum(batch[crcStart:], castagnoli)
+}
+
+// Producer identifies an idempotent producer's batch: its id, epoch and the
+// sequence number of the batch's first record.
+type Producer struct {
+	ID       int64
+	Epoch    int16
+	Sequence int32
+}
+
+// noProducer marks a batch written without idempotence, as Kafka does.
+var noProducer = Producer{ID: -1, Epoch: -1, Sequence: -1}
+
+// Batch is a validated RecordBatch v2 in its wire and storage form. The
+// zero Batch is empty and reports no records.
+type Batch struct {
+	raw []byte
+	hdr kmsg.RecordBatch
+}
+
+// Encode appends to dst a RecordBatch v2 holding recs with base offset 0,
+// compressed with codec. Records with a zero Timestamp get now. A nil
+// producer writes a non-idempotent batch.
+func Encode(dst []byte, recs []Record, codec Codec, producer *Producer, now time.Time) ([]byte, error) {
+	if len(recs) == 0 {
+		return nil, ErrEmptyBatch
+	}
+	if !codec.Valid() {
+		return nil, ErrUnknownCodec
+	}
+	pr := noProducer
+	if producer != nil {
+		pr = *producer
+	}
+	first, maxTS := batchTimes(recs, now)
+	body, err := encodeRecords(recs, first, now)
+	if err != nil {
+		return nil, err
+	}
+	h := kmsg.RecordBatch{
+		FirstOffset:     0,
+		Magic:           2,
+		Attributes:      int16(codec),
+		LastOffsetDelta: int32(len(recs) - 1),
+		FirstTimestamp:  first,
+		MaxTimestamp:    maxTS,
+		ProducerID:      pr.ID,
+		ProducerEpoch:   pr.Epoch,
+		FirstSequence:   pr.Sequence,
+		NumRecords:      int32(len(recs)),
+	}
+	start := len(dst)
+	dst = h.AppendTo(dst)
+	if dst, err = compress(dst, body, codec); err != nil {
+		return nil, err
+	}
+	b := dst[start:]
+	binary.BigEndian.PutUint32(b[offLength:], uint32(len(b)-lengthOverhead))
+	binary.BigEndian.PutUint32(b[offCRC:], checksum(b))
+	return dst, nil
+}
+
+// batchTimes returns the first record's and the largest timestamp in ms.
+func batchTimes(recs []Record, now time.Time) (first, maxTS int64) {
+	maxTS = math.MinInt64
+	for i := range recs {
+		ts := recordMillis(&recs[i], now)
+		if i == 0 {
+			first = ts
+		}
+		maxTS = max(maxTS, ts)
+	}
+	return first, maxTS
+}
+
+func recordMillis(r *Record, now time.Time) int64 {
+	if r.Timestamp.IsZero() {
+		return now.UnixMilli()
+	}
+	return r.Timestamp.UnixMilli()
+}
+
+// encodeRecords returns the uncompressed records section.
+func encodeRecords(recs []Record, first int64, now time.Time) ([]byte, error) {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value) + 24
+	}
+	out := make([]byte, 0, size)
+	var scratch []byte
+	var kr kmsg.Record
+	for i := range recs {
+		r := &recs[i]
+		if err := validateHeaders(r.Headers); err != nil {
+			return nil, err
+		}
+		kr = kmsg.Record{
+			TimestampDelta64: recordMillis(r, now) - first,
+			OffsetDelta:      int32(i),
+			Key:              r.Key,
+			Value:            r.Value,
+			Headers:          toKmsgHeaders(r.Headers),
+		}
+		// kmsg encodes Length first, so encode once with Length 0 (one
+		// varint byte) to learn the size that follows it.
+		scratch = kr.AppendTo(scratch[:0])
+		out = binary.AppendVarint(out, int64(len(scratch)-1))
+		out = append(out, scratch[1:]...)
+	}
+	return out, nil
+}
+
+func toKmsgHeaders(hs []Header) []kmsg.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]kmsg.Header, len(hs))
+	for i, h := range hs {
+		out[i] = kmsg.Header{Key: h.Key, Value: h.Value}
+	}
+	return out
+}
+
+// Parse validates the header and CRC of the single batch that fills raw and
+// returns a view of it. It does not decompress the records; Records and
+// Validate do.
+func Parse(raw []byte) (Batch, error) {
+	if len(raw) < HeaderSize {
+		return Batch{}, corrupt("%d bytes is shorter than a batch header", len(raw))
+	}
+	if raw[offMagic] != 2 {
+		return Batch{}, ErrUnsupportedMagic
+	}
+	var b Batch
+	if err := b.hdr.UnsafeReadFrom(raw); err != nil {
+		return Batch{}, corrupt("length field %d does not match %d bytes",
+			int32(binary.BigEndian.Uint32(raw[offLength:])), len(raw))
+	}
+	if got := checksum(raw); got != uint32(b.hdr.CRC) {
+		return Batch{}, corrupt("crc %08x, want %08x", got, uint32(b.hdr.CRC))
+	}
+	if b.hdr.NumRecords <= 0 || b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
+		return Batch{}, corrupt("%d records with last offset delta %d",
+			b.hdr.NumRecords, b.hdr.LastOffsetDelta)
+	}
+	if !b.Codec().Valid() {
+		return Batch{}, ErrUnknownCodec
+	}
+	b.raw = raw
+	return b, nil
+}
+
+// Bytes returns the batch in wire form. The slice is shared, not copied.
+func (b Batch) Bytes() []byte { return b.raw }
+
+// Len returns the batch's size in bytes.
+func (b Batch) Len() int { return len(b.raw) }
+
+// BaseOffset returns the offset of the batch's first record.
+func (b Batch) BaseOffset() int64 { return b.hdr.FirstOffset }
+
+// LastOffset returns the offset of the batch's last record.
+func (b Batch) LastOffset() int64 { return b.hdr.FirstOffset + int64(b.hdr.LastOffsetDelta) }
+
+// NumRecords returns how many records the batch holds.
+func (b Batch) NumRecords() int { return int(b.hdr.NumRecords) }
+
+// Codec returns the batch's compression codec.
+func (b Batch) Codec() Codec { return Codec(b.hdr.Attributes & attrCodecMask) }
+
+// MaxTimestamp returns the batch's largest record timestamp, or its log
+// append time.
+func (b Batch) MaxTimestamp() time.Time { return time.UnixMilli(b.hdr.MaxTimestamp) }
+
+// LogAppendTime reports whether record timestamps are the log append time.
+func (b Batch) LogAppendTime() bool { return b.hdr.Attributes&attrLogAppendTime != 0 }
+
+// Producer returns the batch's producer id, epoch and base sequence; the
+// id is -1 for batches written without idempotence.
+func (b Batch) Producer() Producer {
+	return Producer{ID: b.hdr.ProducerID, Epoch: b.hdr.ProducerEpoch, Sequence: b.hdr.FirstSequence}
+}
+
+// Transactional reports whether the batch belongs to a transaction.
+func (b Batch) Transactional() bool { return b.hdr.Attributes&attrTransactional != 0 }
+
+// Control reports whether the batch is a transaction control batch.
+func (b Batch) Control() bool { return b.hdr.Attributes&attrControl != 0 }
+
+// SetBaseOffset stamps the batch's base offset in place. The CRC does not
+// cover it.
+func (b *Batch) SetBaseOffset(off int64) {
+	binary.BigEndian.PutUint64(b.raw, uint64(off))
+	b.hdr.FirstOffset = off
+}
+
+// SetLogAppendTime marks the batch's timestamps as the log append time t,
+// in place, and recomputes the CRC, as a Kafka broker does for topics with
+// message.timestamp.type=LogAppendTime.
+func (b *Batch) SetLogAppendTime(t time.Time) {
+	b.hdr.Attributes |= attrLogAppendTime
+	b.hdr.MaxTimestamp = t.UnixMilli()
+	binary.BigEndian.PutUint16(b.raw[offAttributes:], uint16(b.hdr.Attributes))
+	binary.BigEndian.PutUint64(b.raw[offMaxTimestamp:], uint64(b.hdr.MaxTimestamp))
+	crc := checksum(b.raw)
+	binary.BigEndian.PutUint32(b.raw[offCRC:], crc)
+	b.hdr.CRC = int32(crc)
+}

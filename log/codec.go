@@ -1,0 +1,198 @@
+package log
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+// Codec is a record batch compression codec, numbered as in Kafka's batch
+// attributes.
+type Codec int8
+
+// The codecs Kafka defines.
+const (
+	None   Codec = 0
+	Gzip   Codec = 1
+	Snappy Codec = 2
+	LZ4    Codec = 3
+	Zstd   Codec = 4
+)
+
+// MaxDecodedBytes bounds the size of a decompressed batch so a small,
+// hostile batch cannot expand into an unbounded allocation.
+const MaxDecodedBytes = 64 << 20
+
+// String returns the codec's Kafka name.
+func (c Codec) String() string {
+	switch c {
+	case None:
+		return "none"
+	case Gzip:
+		return "gzip"
+	case Snappy:
+		return "snappy"
+	case LZ4:
+		return "lz4"
+	case Zstd:
+		return "zstd"
+	}
+	return fmt.Sprintf("codec(%d)", int8(c))
+}
+
+// Valid reports whether c is one of the codecs Kafka defines.
+func (c Codec) Valid() bool { return c >= None && c <= Zstd }
+
+// ParseCodec returns the codec with Kafka name s ("none", "gzip", "snappy",
+// "lz4", "zstd").
+func ParseCodec(s string) (Codec, error) {
+	for c := None; c <= Zstd; c++ {
+		if c.String() == s {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q", ErrUnknownCodec, s)
+}
+
+// zstd encoders and decoders are safe for concurrent EncodeAll/DecodeAll
+// and expensive to build, so one of each serves the process.
+var (
+	zstdOnce sync.Once
+	zstdEnc  *zstd.Encoder
+	zstdDec  *zstd.Decoder
+)
+
+func zstdCodecs() (*zstd.Encoder, *zstd.Decoder) {
+	zstdOnce.Do(func() {
+		zstdEnc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		zstdDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
+			zstd.WithDecoderMaxMemory(MaxDecodedBytes))
+	})
+	return zstdEnc, zstdDec
+}
+
+// compress appends src compressed with c to dst.
+func compress(dst, src []byte, c Codec) ([]byte, error) {
+	switch c {
+	case None:
+		return append(dst, src...), nil
+	case Snappy:
+		return append(dst, s2.EncodeSnappy(nil, src)...), nil
+	case Zstd:
+		enc, _ := zstdCodecs()
+		return enc.EncodeAll(src, dst), nil
+	case Gzip:
+		buf := bytes.NewBuffer(dst)
+		w, _ := gzip.NewWriterLevel(buf, gzip.DefaultCompression)
+		if _, err := w.Write(src); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	case LZ4:
+		buf := bytes.NewBuffer(dst)
+		w := lz4.NewWriter(buf)
+		if _, err := w.Write(src); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return nil, fmt.Errorf("%w: %d", ErrUnknownCodec, c)
+}
+
+// xerialMagic starts snappy data framed by the Java xerial library, which
+// older Kafka clients produce.
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+// decompress returns src decompressed with c, at most MaxDecodedBytes.
+func decompress(src []byte, c Codec) ([]byte, error) {
+	switch c {
+	case None:
+		return src, nil
+	case Snappy:
+		if bytes.HasPrefix(src, xerialMagic) {
+			return decodeXerial(src)
+		}
+		return decodeSnappyBlock(nil, src)
+	case Zstd:
+		_, dec := zstdCodecs()
+		out, err := dec.DecodeAll(src, nil)
+		if err != nil {
+			return nil, corrupt("zstd: %v", err)
+		}
+		return out, nil
+	case Gzip:
+		r, err := gzip.NewReader(bytes.NewReader(src))
+		if err != nil {
+			return nil, corrupt("gzip: %v", err)
+		}
+		return readLimited(r, "gzip")
+	case LZ4:
+		return readLimited(lz4.NewReader(bytes.NewReader(src)), "lz4")
+	}
+	return nil, fmt.Errorf("%w: %d", ErrUnknownCodec, c)
+}
+
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(r, MaxDecodedBytes+1))
+	if err != nil {
+		return nil, corrupt("%s: %v", name, err)
+	}
+	if len(out) > MaxDecodedBytes {
+		return nil, corrupt("%s: decoded size over %d bytes", name, MaxDecodedBytes)
+	}
+	return out, nil
+}
+
+func decodeSnappyBlock(dst, src []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(src)
+	if err != nil {
+		return nil, corrupt("snappy: %v", err)
+	}
+	if n > MaxDecodedBytes || len(dst)+n > MaxDecodedBytes {
+		return nil, corrupt("snappy: decoded size over %d bytes", MaxDecodedBytes)
+	}
+	out, err := s2.Decode(nil, src)
+	if err != nil {
+		return nil, corrupt("snappy: %v", err)
+	}
+	return append(dst, out...), nil
+}
+
+// decodeXerial decodes xerial framing: magic, two int32 versions, then
+// chunks of int32 length and a snappy block.
+func decodeXerial(src []byte) ([]byte, error) {
+	src = src[len(xerialMagic):]
+	if len(src) < 8 {
+		return nil, corrupt("snappy: short xerial header")
+	}
+	src = src[8:]
+	var out []byte
+	for len(src) > 0 {
+		if len(src) < 4 {
+			return nil, corrupt("snappy: short xerial chunk")
+		}
+		n := int(uint32(src[0])<<24 | uint32(src[1])<<16 | uint32(src[2])<<8 | uint32(src[3]))
+		src = src[4:]
+		if n > len(src) {
+			return nil, corrupt("snappy: xerial chunk past end")
+		}
+		var err error
+		if out, err = decodeSnappyBlock(out, src[:n]); err != nil {
+			return nil, err
+		}
+		src = src[n:]
+	}
+	return out, nil
+}

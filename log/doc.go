@@ -1,0 +1,16 @@
+// Package log defines Cairn's storage format: records, Kafka RecordBatch v2
+// encoding and validation, compression codecs, and the Pebble key layout.
+//
+// A batch is the unit of storage. It is validated once when it enters a
+// partition, stamped with its base offset (which the CRC does not cover),
+// stored verbatim, and served to readers without re-encoding.
+//
+// # Usage
+//
+//	raw, err := log.Encode(nil, []log.Record{{Key: k, Value: v}}, log.Zstd, nil, time.Now())
+//	b, err := log.Parse(raw)          // header, length and CRC checks
+//	recs, err := b.Records(nil)       // decompress and decode
+//
+// Errors wrap the sentinels ErrCorruptBatch, ErrUnknownCodec,
+// ErrUnsupportedMagic, ErrInvalidHeader and ErrEmptyBatch.
+package log

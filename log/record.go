@@ -1,0 +1,41 @@
+package log
+
+import "time"
+
+// MaxHeaderKeyLen bounds a header key so it stays a valid Kafka protocol
+// string (int16 length).
+const MaxHeaderKeyLen = 1<<15 - 1
+
+// Record is one entry of a partition log. Records are plain values: the
+// log never keeps a reference to a Record handed to it.
+type Record struct {
+	// Key is optional; nil and empty are different keys, as in Kafka.
+	Key []byte
+	// Value is the payload; nil is a tombstone in compacted topics.
+	Value []byte
+	// Headers are optional metadata pairs, kept in order.
+	Headers []Header
+	// Timestamp is the record's create time, or the log append time for
+	// topics configured so. A zero Timestamp is set to the append time.
+	Timestamp time.Time
+	// Offset is the record's position in its partition. It is set by the
+	// log on read and ignored on append.
+	Offset int64
+}
+
+// Header is a key/value pair attached to a record.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// validateHeaders checks header keys: a header key must be non-empty and at
+// most MaxHeaderKeyLen bytes.
+func validateHeaders(hs []Header) error {
+	for i := range hs {
+		if n := len(hs[i].Key); n == 0 || n > MaxHeaderKeyLen {
+			return ErrInvalidHeader
+		}
+	}
+	return nil
+}
