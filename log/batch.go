@@ -243,3 +243,11 @@ func (b *Batch) SetLogAppendTime(t time.Time) {
 	binary.BigEndian.PutUint32(b.raw[offCRC:], crc)
 	b.hdr.CRC = int32(crc)
 }
+
+// CopyTo copies the batch into dst, which must be Len() bytes, and returns
+// the copy. It lets a caller stamp a batch in a buffer it owns (a Pebble
+// batch, say) without touching the original.
+func (b Batch) CopyTo(dst []byte) Batch {
+	copy(dst, b.raw)
+	return Batch{raw: dst[:len(b.raw)], hdr: b.hdr}
+}

@@ -1,0 +1,152 @@
+package partition
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Append encodes recs as one batch (compressed with the configured codec)
+// and appends it. It returns the offset of the first record. The batch is
+// all-or-nothing: on error nothing was appended.
+func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	raw, err := log.Encode(nil, recs, p.cfg.Load().Codec, nil, p.now())
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	b, err := log.Parse(raw)
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	return p.append(b)
+}
+
+// AppendBatch validates a RecordBatch v2 built elsewhere (a producer, a
+// Kafka client), then appends it with its base offset stamped. raw is not
+// modified. It returns the offset of the batch's first record.
+func (p *Partition) AppendBatch(ctx context.Context, raw []byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	b, err := log.Parse(raw)
+	if err == nil {
+		err = b.Validate()
+	}
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	return p.append(b)
+}
+
+// append stores b at the log end. Offsets are assigned under mu; with Sync,
+// the WAL fsync is waited for outside mu, so appends to one partition share
+// a group commit, and the high watermark moves only once the batch is
+// durable.
+func (p *Partition) append(b log.Batch) (int64, error) {
+	cfg := p.cfg.Load()
+	if b.Len() > cfg.MaxMessageBytes {
+		return 0, p.wrap(-1, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d",
+			ErrMessageTooLarge, b.Len(), cfg.MaxMessageBytes))
+	}
+	if err := p.enter(); err != nil {
+		return 0, err
+	}
+	defer p.life.RUnlock()
+
+	wb := p.db.NewBatch()
+	defer wb.Close()
+	p.mu.Lock()
+	if p.mu.err != nil {
+		p.mu.Unlock()
+		return 0, p.mu.err
+	}
+	base := p.mu.next
+	last := base + int64(b.NumRecords()) - 1
+	op := wb.SetDeferred(log.DataKeyLen, b.Len())
+	log.DataKey(op.Key[:0], p.id, uint32(p.index), last)
+	stored := b.CopyTo(op.Value)
+	stored.SetBaseOffset(base)
+	if cfg.LogAppendTime {
+		stored.SetLogAppendTime(p.now())
+	}
+	op.Finish()
+	var err error
+	if p.sync {
+		err = p.db.ApplyNoSyncWait(wb, pebble.Sync)
+	} else {
+		err = p.db.Apply(wb, pebble.NoSync)
+	}
+	if err != nil {
+		p.mu.Unlock()
+		return 0, p.wrap(base, err)
+	}
+	p.mu.next = last + 1
+	if !p.sync {
+		p.publish(last + 1)
+		p.mu.Unlock()
+		return base, nil
+	}
+	p.mu.Unlock()
+	if err := wb.SyncWait(); err != nil {
+		// The batch is applied but maybe not durable; offsets after it
+		// cannot be trusted, so the partition refuses further appends.
+		err = p.wrap(base, err)
+		p.mu.Lock()
+		p.mu.err = err
+		p.mu.Unlock()
+		return 0, err
+	}
+	p.publish(last + 1)
+	return base, nil
+}
+
+// DeleteRecords moves the log start offset up to before, deleting every
+// batch that lies wholly below it with one range deletion. Offsets between
+// the new log start and the end of its batch stay stored but unreadable.
+func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer p.life.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if hwm := p.hwm.Load(); before < 0 || before > hwm {
+		return &OffsetError{Topic: p.topic, Partition: p.index, Offset: before,
+			LogStart: p.logStart.Load(), HighWatermark: hwm}
+	}
+	if before <= p.logStart.Load() {
+		return nil
+	}
+	wb := p.db.NewBatch()
+	defer wb.Close()
+	start := log.DataKey(nil, p.id, uint32(p.index), 0)
+	end := log.DataKey(nil, p.id, uint32(p.index), before) // keys hold last offsets
+	if err := wb.DeleteRange(start, end, nil); err != nil {
+		return p.wrap(before, err)
+	}
+	var state [8]byte
+	putInt64(state[:], before)
+	if err := wb.Set(p.stateKey(), state[:], nil); err != nil {
+		return p.wrap(before, err)
+	}
+	if err := p.db.Apply(wb, p.writeOpts()); err != nil {
+		return p.wrap(before, err)
+	}
+	p.logStart.Store(before)
+	return nil
+}
+
+func (p *Partition) writeOpts() *pebble.WriteOptions {
+	if p.sync {
+		return pebble.Sync
+	}
+	return pebble.NoSync
+}

@@ -1,0 +1,225 @@
+package partition
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Config is the part of a topic's configuration a partition enforces. It
+// can be swapped at run time with SetConfig.
+type Config struct {
+	// MaxMessageBytes bounds one stored batch, as Kafka's max.message.bytes.
+	MaxMessageBytes int
+	// LogAppendTime stamps batches with the append time instead of keeping
+	// the producer's create time.
+	LogAppendTime bool
+	// Codec compresses batches that Append builds from records.
+	Codec log.Codec
+}
+
+// Options says where a partition lives. DB is borrowed, never closed.
+type Options struct {
+	DB        *pebble.DB
+	Topic     string
+	TopicID   uint32
+	Partition int32
+	Config    Config
+	// Sync makes each append wait for the WAL fsync before it is
+	// acknowledged and visible to readers.
+	Sync bool
+	// Now returns the append time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Partition is one ordered log of record batches addressed by offset.
+// Appends are serialized by mu; reads take no lock and see everything below
+// the high watermark.
+type Partition struct {
+	db     *pebble.DB
+	topic  string
+	id     uint32
+	index  int32
+	sync   bool
+	now    func() time.Time
+	prefix []byte // d | topicID | partition
+	cfg    atomic.Pointer[Config]
+
+	// life is held shared by every call that touches the DB and exclusively
+	// by Close, so the DB is never used after the partition closes.
+	life   sync.RWMutex
+	closed bool // guarded by life
+
+	mu struct {
+		sync.Mutex
+		next int64 // offset the next batch gets
+		err  error // a failed WAL sync leaves the partition unusable
+	}
+
+	hwm      atomic.Int64
+	logStart atomic.Int64
+	// notify is closed and replaced each time the high watermark moves.
+	notify atomic.Pointer[chan struct{}]
+}
+
+// Open loads a partition's state from the DB: the log start offset from its
+// state key and the high watermark from its last batch.
+func Open(o Options) (*Partition, error) {
+	p := &Partition{
+		db:     o.DB,
+		topic:  o.Topic,
+		id:     o.TopicID,
+		index:  o.Partition,
+		sync:   o.Sync,
+		now:    o.Now,
+		prefix: log.PartitionPrefix(nil, log.PrefixData, o.TopicID, uint32(o.Partition)),
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	cfg := o.Config
+	p.cfg.Store(&cfg)
+	ch := make(chan struct{})
+	p.notify.Store(&ch)
+	start, err := p.loadLogStart()
+	if err != nil {
+		return nil, err
+	}
+	end, err := p.loadLogEnd()
+	if err != nil {
+		return nil, err
+	}
+	end = max(end, start)
+	p.logStart.Store(start)
+	p.hwm.Store(end)
+	p.mu.next = end
+	return p, nil
+}
+
+func (p *Partition) stateKey() []byte {
+	return log.PartitionPrefix(nil, log.PrefixPartition, p.id, uint32(p.index))
+}
+
+func (p *Partition) loadLogStart() (int64, error) {
+	v, closer, err := p.db.Get(p.stateKey())
+	if err == pebble.ErrNotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, p.wrap(-1, fmt.Errorf("%w: partition state of %d bytes", ErrCorruptStorage, len(v)))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// loadLogEnd returns one past the last stored offset, or 0.
+func (p *Partition) loadLogEnd() (int64, error) {
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: p.prefix, UpperBound: log.PrefixEnd(p.prefix)})
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		if err := it.Error(); err != nil {
+			return 0, p.wrap(-1, err)
+		}
+		return 0, nil
+	}
+	last, ok := log.DataKeyOffset(it.Key())
+	if !ok {
+		return 0, p.wrap(-1, fmt.Errorf("%w: bad data key %x", ErrCorruptStorage, it.Key()))
+	}
+	return last + 1, nil
+}
+
+// Topic returns the partition's topic name.
+func (p *Partition) Topic() string { return p.topic }
+
+// Index returns the partition number.
+func (p *Partition) Index() int32 { return p.index }
+
+// HighWatermark returns the offset the next appended record will get once
+// every acknowledged append is visible: readers see offsets below it.
+func (p *Partition) HighWatermark() int64 { return p.hwm.Load() }
+
+// LogStart returns the first offset still readable.
+func (p *Partition) LogStart() int64 { return p.logStart.Load() }
+
+// SetConfig swaps the partition's configuration for later appends.
+func (p *Partition) SetConfig(c Config) { p.cfg.Store(&c) }
+
+// Config returns the partition's current configuration.
+func (p *Partition) Config() Config { return *p.cfg.Load() }
+
+// Close makes later calls fail with ErrClosed and wakes waiters. It waits
+// for calls in flight and never touches the DB afterwards.
+func (p *Partition) Close() error {
+	p.life.Lock()
+	p.closed = true
+	p.life.Unlock()
+	p.broadcast()
+	return nil
+}
+
+// enter guards a call that uses the DB; the caller must call p.life.RUnlock.
+func (p *Partition) enter() error {
+	p.life.RLock()
+	if p.closed {
+		p.life.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (p *Partition) wrap(off int64, err error) error {
+	return &Error{Topic: p.topic, Partition: p.index, Offset: off, Err: err}
+}
+
+// publish raises the high watermark to end and wakes waiters. Concurrent
+// synced appends finish out of order, so it only ever moves forward.
+func (p *Partition) publish(end int64) {
+	for {
+		cur := p.hwm.Load()
+		if end <= cur || p.hwm.CompareAndSwap(cur, end) {
+			break
+		}
+	}
+	p.broadcast()
+}
+
+func (p *Partition) broadcast() {
+	ch := make(chan struct{})
+	close(*p.notify.Swap(&ch))
+}
+
+// Wait blocks until the high watermark is above offset, that is until a
+// record at offset or later can be read, or ctx is done, or the partition
+// closes.
+func (p *Partition) Wait(ctx context.Context, offset int64) error {
+	for {
+		ch := *p.notify.Load() // load before checking, so no wake-up is lost
+		if p.hwm.Load() > offset {
+			return nil
+		}
+		p.life.RLock()
+		closed := p.closed
+		p.life.RUnlock()
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package partition
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Fetch is the result of a read: whole stored batches, in offset order, and
+// the partition's watermarks when the read began.
+type Fetch struct {
+	// Batches hold the requested offset and what follows. The first batch
+	// may start before the requested offset; Records skips those.
+	Batches       []log.Batch
+	LogStart      int64
+	HighWatermark int64
+}
+
+// Bytes returns the total size of the fetched batches.
+func (f *Fetch) Bytes() int {
+	n := 0
+	for _, b := range f.Batches {
+		n += b.Len()
+	}
+	return n
+}
+
+// Read returns the stored batches that hold offset and the ones after it,
+// up to maxBytes in total but always at least one batch when offset is
+// below the high watermark, so a reader always makes progress. Reading at
+// the high watermark returns no batches; outside [log start, high
+// watermark] it returns an *OffsetError. It takes no lock shared with
+// appends, and each read is one Pebble seek.
+func (p *Partition) Read(offset int64, maxBytes int) (Fetch, error) {
+	if err := p.enter(); err != nil {
+		return Fetch{}, err
+	}
+	defer p.life.RUnlock()
+	f := Fetch{LogStart: p.logStart.Load(), HighWatermark: p.hwm.Load()}
+	if offset < f.LogStart || offset > f.HighWatermark {
+		return f, &OffsetError{Topic: p.topic, Partition: p.index, Offset: offset,
+			LogStart: f.LogStart, HighWatermark: f.HighWatermark}
+	}
+	if offset == f.HighWatermark {
+		return f, nil
+	}
+	it, err := p.db.NewIter(&pebble.IterOptions{
+		LowerBound: log.DataKey(nil, p.id, uint32(p.index), offset),
+		UpperBound: log.DataKey(nil, p.id, uint32(p.index), f.HighWatermark),
+	})
+	if err != nil {
+		return f, p.wrap(offset, err)
+	}
+	defer it.Close()
+	total := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return f, p.wrap(offset, err)
+		}
+		if len(f.Batches) > 0 && total+len(v) > maxBytes {
+			break
+		}
+		b, err := p.parseStored(it.Key(), v)
+		if err != nil {
+			return f, err
+		}
+		f.Batches = append(f.Batches, b)
+		total += b.Len()
+	}
+	if err := it.Error(); err != nil {
+		return f, p.wrap(offset, err)
+	}
+	return f, nil
+}
+
+// parseStored copies a stored batch out of the iterator and checks it
+// against its key.
+func (p *Partition) parseStored(key, v []byte) (log.Batch, error) {
+	last, _ := log.DataKeyOffset(key)
+	b, err := log.Parse(append([]byte(nil), v...))
+	if err == nil && b.LastOffset() != last {
+		err = fmt.Errorf("%w: batch ends at %d under key for %d", log.ErrCorruptBatch, b.LastOffset(), last)
+	}
+	if err != nil {
+		return log.Batch{}, p.wrap(last, corruptError{err})
+	}
+	return b, nil
+}
+
+// ReadRecords reads like Read and decodes the batches, dropping records
+// below offset. It returns at least one record when offset is below the
+// high watermark and maxBytes allows a batch.
+func (p *Partition) ReadRecords(offset int64, maxBytes int) ([]log.Record, error) {
+	f, err := p.Read(offset, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	var recs []log.Record
+	for _, b := range f.Batches {
+		if recs, err = b.Records(recs); err != nil {
+			return nil, p.wrap(b.BaseOffset(), corruptError{err})
+		}
+	}
+	// Only the first batch can start below offset.
+	i := 0
+	for i < len(recs) && recs[i].Offset < offset {
+		i++
+	}
+	return recs[i:], nil
+}
+
+func putInt64(b []byte, v int64) { binary.BigEndian.PutUint64(b, uint64(v)) }
