@@ -220,7 +220,6 @@ func TestConcurrentAppendsDense(t *testing.T) {
 	}
 }
 
-
 func TestReopenRestoresState(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openDB(t, fs)

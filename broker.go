@@ -1,0 +1,217 @@
+package cairn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Record and Header are the log's record types, re-exported.
+type (
+	Record = log.Record
+	Header = log.Header
+)
+
+// Broker is an embedded log: topics of partitions stored in one Pebble
+// database that it owns. It is safe for concurrent use.
+type Broker struct {
+	dir    string
+	opts   Options
+	db     *pebble.DB
+	lock   *pebble.Lock
+	topics *topic.Registry
+
+	closed atomic.Bool
+	stop   chan struct{}  // closed by Close to end the syncer
+	wg     sync.WaitGroup // the syncer goroutine
+}
+
+// Open opens (or creates) the broker stored in dir. Only one Broker may
+// have dir open at a time; another gets ErrLocked, whether it is in this
+// process or another.
+func Open(dir string, opts *Options) (*Broker, error) {
+	var o Options
+	if opts != nil {
+		o = *opts // Open keeps its own copy
+	}
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.FS.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cairn: create %s: %w", dir, err)
+	}
+	lock, err := pebble.LockDirectory(dir, o.FS)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+	}
+	po := o.pebbleOptions()
+	po.FS, po.Lock = o.FS, lock
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("cairn: open %s: %w", dir, err)
+	}
+	reg, err := topic.Load(topic.Options{DB: db, Sync: o.Durability == SyncAlways, Now: o.Now})
+	if err != nil {
+		db.Close()
+		lock.Close()
+		return nil, fmt.Errorf("cairn: load topics in %s: %w", dir, err)
+	}
+	b := &Broker{dir: dir, opts: o, db: db, lock: lock, topics: reg, stop: make(chan struct{})}
+	if o.Durability == SyncInterval {
+		b.wg.Add(1)
+		go b.syncLoop()
+	}
+	return b, nil
+}
+
+// syncLoop fsyncs the WAL every SyncInterval until Close.
+func (b *Broker) syncLoop() {
+	defer b.wg.Done()
+	t := time.NewTicker(b.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			if err := b.db.LogData(nil, pebble.Sync); err != nil {
+				quietLogger{}.Errorf("cairn: periodic WAL sync: %v", err)
+			}
+		}
+	}
+}
+
+// Close flushes and closes the broker. Calls in flight finish first; later
+// calls return ErrClosed. Close is idempotent.
+func (b *Broker) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	close(b.stop)
+	b.wg.Wait()
+	err := b.topics.Close()
+	if b.opts.Durability != SyncAlways {
+		// A clean close is durable at every level.
+		err = errors.Join(err, b.db.Flush())
+	}
+	err = errors.Join(err, b.db.Close(), b.lock.Close())
+	return err
+}
+
+// Dir returns the broker's data directory.
+func (b *Broker) Dir() string { return b.dir }
+
+// check fails once the broker is closed or ctx is done.
+func (b *Broker) check(ctx context.Context) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// Partition returns a partition handle for lower-level use (the producer
+// and consumer packages use it). It stays valid until the topic is deleted
+// or the broker closed, after which its calls return ErrClosed.
+func (b *Broker) Partition(topicName string, p int32) (*partition.Partition, error) {
+	if b.closed.Load() {
+		return nil, ErrClosed
+	}
+	return b.topics.Partition(topicName, p)
+}
+
+// Append appends recs as one batch to a partition and returns the offset of
+// the first. The batch is all-or-nothing.
+func (b *Broker) Append(ctx context.Context, topicName string, p int32, recs ...Record) (int64, error) {
+	if err := b.check(ctx); err != nil {
+		return 0, err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return 0, err
+	}
+	return part.Append(ctx, recs)
+}
+
+// AppendBatch validates a RecordBatch v2 built elsewhere and appends it,
+// returning its base offset. raw is not modified.
+func (b *Broker) AppendBatch(ctx context.Context, topicName string, p int32, raw []byte) (int64, error) {
+	if err := b.check(ctx); err != nil {
+		return 0, err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return 0, err
+	}
+	return part.AppendBatch(ctx, raw)
+}
+
+// Fetch returns stored batches from offset on, up to maxBytes (at least
+// one batch when there is data). It does not wait; see Wait.
+func (b *Broker) Fetch(ctx context.Context, topicName string, p int32, offset int64, maxBytes int) (partition.Fetch, error) {
+	if err := b.check(ctx); err != nil {
+		return partition.Fetch{}, err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return partition.Fetch{}, err
+	}
+	return part.Read(offset, maxBytes)
+}
+
+// Read returns records from offset on, decoded, up to about maxBytes of
+// stored batches. It does not wait; see Wait.
+func (b *Broker) Read(ctx context.Context, topicName string, p int32, offset int64, maxBytes int) ([]Record, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return nil, err
+	}
+	return part.ReadRecords(offset, maxBytes)
+}
+
+// Wait blocks until a record at offset or later can be read from the
+// partition, ctx is done, or the broker closes.
+func (b *Broker) Wait(ctx context.Context, topicName string, p int32, offset int64) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return err
+	}
+	return part.Wait(ctx, offset)
+}
+
+// Watermarks returns a partition's log start offset and high watermark.
+func (b *Broker) Watermarks(topicName string, p int32) (logStart, highWatermark int64, err error) {
+	part, err := b.Partition(topicName, p)
+	if err != nil {
+		return 0, 0, err
+	}
+	return part.LogStart(), part.HighWatermark(), nil
+}
+
+// DeleteRecords moves a partition's log start offset up to before, as
+// Kafka's DeleteRecords. The deleted batches go in one range deletion.
+func (b *Broker) DeleteRecords(ctx context.Context, topicName string, p int32, before int64) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return err
+	}
+	return part.DeleteRecords(ctx, before)
+}

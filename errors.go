@@ -1,0 +1,48 @@
+package cairn
+
+import (
+	"errors"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
+)
+
+// Errors returned by the broker, all usable with errors.Is. They are the
+// same values as the lower packages' sentinels, gathered here so users need
+// one import.
+var (
+	ErrClosed            = partition.ErrClosed
+	ErrOffsetOutOfRange  = partition.ErrOffsetOutOfRange
+	ErrMessageTooLarge   = partition.ErrMessageTooLarge
+	ErrCorruptStorage    = partition.ErrCorruptStorage
+	ErrUnknownTopic      = topic.ErrUnknownTopic
+	ErrUnknownPartition  = topic.ErrUnknownPartition
+	ErrTopicExists       = topic.ErrTopicExists
+	ErrInvalidTopic      = topic.ErrInvalidTopic
+	ErrInvalidPartitions = topic.ErrInvalidPartitions
+	ErrInvalidConfig     = topic.ErrInvalidConfig
+	ErrCorruptBatch      = log.ErrCorruptBatch
+	ErrUnknownCodec      = log.ErrUnknownCodec
+	ErrInvalidHeader     = log.ErrInvalidHeader
+	ErrEmptyBatch        = log.ErrEmptyBatch
+
+	// ErrLocked reports a data directory already opened by another Broker,
+	// in this process or another.
+	ErrLocked = errors.New("cairn: data directory in use")
+	// ErrInvalidOptions reports Options that fail Validate.
+	ErrInvalidOptions = errors.New("cairn: invalid options")
+)
+
+// Struct errors with a location, usable with errors.As.
+type (
+	// OffsetError is an offset out of range with the valid range.
+	OffsetError = partition.OffsetError
+	// PartitionError is a partition-level error with topic, partition and
+	// offset.
+	PartitionError = partition.Error
+	// ConfigError names a refused topic config key and value.
+	ConfigError = topic.ConfigError
+	// UnknownPartitionError names a partition outside its topic.
+	UnknownPartitionError = topic.UnknownPartitionError
+)

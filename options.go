@@ -1,0 +1,128 @@
+package cairn
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Durability says when an append is acknowledged relative to fsync. Every
+// level survives a clean Close.
+type Durability int
+
+const (
+	// SyncAlways acknowledges an append only after the WAL is fsynced, so
+	// acknowledged records survive a process kill and a power loss. Appends
+	// in flight at the same time share one fsync (group commit). Readers see
+	// a record only once it is durable. This is the default.
+	SyncAlways Durability = iota
+	// SyncInterval acknowledges an append once it is in the WAL buffer and
+	// fsyncs the WAL every Options.SyncInterval. A process kill can lose the
+	// appends of the last few milliseconds that the WAL writer had not yet
+	// handed to the OS; a power loss can lose up to SyncInterval plus that.
+	SyncInterval
+	// NoSync never fsyncs on its own; the OS writes the WAL back when it
+	// chooses. A process kill can lose the last few milliseconds of
+	// appends; a power loss can lose everything since the OS last wrote
+	// back (typically up to 30 s on Linux).
+	NoSync
+)
+
+func (d Durability) String() string {
+	switch d {
+	case SyncAlways:
+		return "sync-always"
+	case SyncInterval:
+		return "sync-interval"
+	case NoSync:
+		return "no-sync"
+	}
+	return fmt.Sprintf("durability(%d)", int(d))
+}
+
+// Options configure a Broker. The zero value (or nil) is valid: durable
+// appends on the OS filesystem with defaults tuned for a log workload.
+type Options struct {
+	// FS is the filesystem for all files; nil means the OS filesystem.
+	// Tests can pass vfs.NewMem() to run fully in memory.
+	FS vfs.FS
+	// Durability is when appends are acknowledged; default SyncAlways.
+	Durability Durability
+	// SyncInterval is the WAL fsync period under SyncInterval durability;
+	// default 100ms.
+	SyncInterval time.Duration
+	// Now is the broker's clock (log append times); nil means time.Now.
+	Now func() time.Time
+	// Pebble, if set, may adjust the Pebble options Cairn chose before the
+	// store opens (cache size, say). Cairn sets FS and Lock after it.
+	Pebble func(*pebble.Options)
+}
+
+// EnsureDefaults fills unset fields with their defaults and returns o. A
+// nil o gives a fresh Options.
+func (o *Options) EnsureDefaults() *Options {
+	if o == nil {
+		o = &Options{}
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.SyncInterval == 0 {
+		o.SyncInterval = 100 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o *Options) Validate() error {
+	if o.Durability < SyncAlways || o.Durability > NoSync {
+		return fmt.Errorf("%w: durability %d", ErrInvalidOptions, int(o.Durability))
+	}
+	if o.SyncInterval < 0 {
+		return fmt.Errorf("%w: negative sync interval %v", ErrInvalidOptions, o.SyncInterval)
+	}
+	return nil
+}
+
+// pebbleOptions are Cairn's Pebble settings for a log: large batches
+// appended in key order, read in order, deleted by prefix.
+func (o *Options) pebbleOptions() *pebble.Options {
+	po := &pebble.Options{
+		// Large memtables absorb bursts; flushes are big sequential writes.
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		// A log's keys never overlap across partitions' appends, so L0
+		// files are cheap to keep around: tolerate many before stalling.
+		L0CompactionThreshold:     4,
+		L0CompactionFileThreshold: 500,
+		L0StopWritesThreshold:     1000,
+		LBaseMaxBytes:             512 << 20,
+		Logger:                    quietLogger{},
+	}
+	po.EnsureDefaults()
+	for i := range po.Levels {
+		// Batches are already encoded (and often compressed) by producers;
+		// large blocks suit sequential scans.
+		po.Levels[i].BlockSize = 64 << 10
+	}
+	if o.Pebble != nil {
+		o.Pebble(po)
+	}
+	return po
+}
+
+// quietLogger drops Pebble's informational chatter but keeps its errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	pebble.DefaultLogger.Errorf(format, args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}

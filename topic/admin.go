@@ -1,0 +1,170 @@
+package topic
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+)
+
+// Create adds topic name with n partitions and the given config overrides.
+// Each topic gets a fresh ID that is never reused, so data of a deleted
+// topic can never show through a new one of the same name.
+func (r *Registry) Create(name string, n int, cfg Config) (*Topic, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if n < 1 || n > MaxPartitions {
+		return nil, fmt.Errorf("%w: %d, want 1 to %d", ErrInvalidPartitions, n, MaxPartitions)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := r.lock(); err != nil {
+		return nil, err
+	}
+	defer r.mu.Unlock()
+	for other := range *r.topics.Load() {
+		if other == name {
+			return nil, fmt.Errorf("%w: %q", ErrTopicExists, name)
+		}
+		if collisionName(other) == collisionName(name) {
+			return nil, fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are the same in Kafka metric names)",
+				ErrInvalidTopic, name, other)
+		}
+	}
+	t := &Topic{Name: name, ID: r.mu.nextID, Config: cfg.Clone()}
+	b := r.opts.DB.NewBatch()
+	defer b.Close()
+	if err := r.putDescriptor(b, t, n); err != nil {
+		return nil, err
+	}
+	if err := b.Set(nextIDKey, binary.BigEndian.AppendUint32(nil, t.ID+1), nil); err != nil {
+		return nil, err
+	}
+	if err := r.opts.DB.Apply(b, r.writeOpts()); err != nil {
+		return nil, err
+	}
+	r.mu.nextID++
+	if err := r.openPartitions(t, n); err != nil {
+		return nil, err
+	}
+	r.swap(name, t)
+	return t, nil
+}
+
+// Delete removes topic name and all its data: its partitions close (calls
+// in flight finish first), then its keys go in one range deletion.
+func (r *Registry) Delete(name string) error {
+	if err := r.lock(); err != nil {
+		return err
+	}
+	defer r.mu.Unlock()
+	t, err := r.Get(name)
+	if err != nil {
+		return err
+	}
+	for _, p := range t.Partitions {
+		p.Close()
+	}
+	b := r.opts.DB.NewBatch()
+	defer b.Close()
+	err = b.Delete(topicKey(name), nil)
+	for _, prefix := range []byte{log.PrefixData, log.PrefixPartition} {
+		if err == nil {
+			p := log.TopicPrefix(nil, prefix, t.ID)
+			err = b.DeleteRange(p, log.PrefixEnd(p), nil)
+		}
+	}
+	if err == nil {
+		err = r.opts.DB.Apply(b, r.writeOpts())
+	}
+	if err != nil {
+		// Nothing was deleted: bring the topic back as it was.
+		reopened := &Topic{Name: t.Name, ID: t.ID, Config: t.Config}
+		if oerr := r.openPartitions(reopened, len(t.Partitions)); oerr == nil {
+			r.swap(name, reopened)
+		}
+		return err
+	}
+	r.swap(name, nil)
+	return nil
+}
+
+// AlterConfig sets and resets (back to the default) config keys of topic
+// name. The whole change is validated first; a bad key changes nothing.
+func (r *Registry) AlterConfig(name string, set Config, reset []string) (*Topic, error) {
+	if err := r.lock(); err != nil {
+		return nil, err
+	}
+	defer r.mu.Unlock()
+	t, err := r.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	cfg := t.Config.Clone()
+	if cfg == nil {
+		cfg = Config{}
+	}
+	for _, k := range reset {
+		if _, ok := specs[k]; !ok {
+			return nil, &ConfigError{Key: k, Reason: "unknown key"}
+		}
+		delete(cfg, k)
+	}
+	for k, v := range set {
+		cfg[k] = v
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	nt := &Topic{Name: t.Name, ID: t.ID, Config: cfg, Partitions: t.Partitions}
+	if err := r.persist(nt); err != nil {
+		return nil, err
+	}
+	for _, p := range nt.Partitions {
+		p.SetConfig(cfg.Partition())
+	}
+	r.swap(name, nt)
+	return nt, nil
+}
+
+// AddPartitions grows topic name to total partitions. As in Kafka, the
+// count can only grow.
+func (r *Registry) AddPartitions(name string, total int) (*Topic, error) {
+	if err := r.lock(); err != nil {
+		return nil, err
+	}
+	defer r.mu.Unlock()
+	t, err := r.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if total <= len(t.Partitions) || total > MaxPartitions {
+		return nil, fmt.Errorf("%w: %d, topic %q has %d and can grow to %d",
+			ErrInvalidPartitions, total, name, len(t.Partitions), MaxPartitions)
+	}
+	nt := &Topic{Name: t.Name, ID: t.ID, Config: t.Config,
+		Partitions: append([]*partition.Partition(nil), t.Partitions...)}
+	nt.Partitions = nt.Partitions[:len(t.Partitions)]
+	if err := r.persistN(nt, total); err != nil {
+		return nil, err
+	}
+	if err := r.openPartitions(nt, total); err != nil {
+		return nil, err
+	}
+	r.swap(name, nt)
+	return nt, nil
+}
+
+func (r *Registry) persist(t *Topic) error { return r.persistN(t, len(t.Partitions)) }
+
+func (r *Registry) persistN(t *Topic, partitions int) error {
+	b := r.opts.DB.NewBatch()
+	defer b.Close()
+	if err := r.putDescriptor(b, t, partitions); err != nil {
+		return err
+	}
+	return r.opts.DB.Apply(b, r.writeOpts())
+}

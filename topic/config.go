@@ -1,0 +1,133 @@
+package topic
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+)
+
+// Config holds a topic's configuration overrides by Kafka key name, for
+// example {"retention.ms": "3600000"}. Keys not set take their defaults, so a
+// nil Config is valid. Config values are strings, as in Kafka's admin API.
+type Config map[string]string
+
+// Kafka topic config keys Cairn knows.
+const (
+	CleanupPolicy          = "cleanup.policy"
+	CompressionType        = "compression.type"
+	DeleteRetentionMs      = "delete.retention.ms"
+	MaxCompactionLagMs     = "max.compaction.lag.ms"
+	MaxMessageBytes        = "max.message.bytes"
+	MessageTimestampType   = "message.timestamp.type"
+	MinCleanableDirtyRatio = "min.cleanable.dirty.ratio"
+	MinCompactionLagMs     = "min.compaction.lag.ms"
+	RetentionBytes         = "retention.bytes"
+	RetentionMs            = "retention.ms"
+)
+
+type spec struct {
+	def   string
+	check func(string) string // returns "" when valid, else the reason
+}
+
+// specs lists every known key with Kafka's default.
+var specs = map[string]spec{
+	CleanupPolicy:          {"delete", oneOf("delete", "compact", "compact,delete", "delete,compact")},
+	CompressionType:        {"producer", oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")},
+	DeleteRetentionMs:      {"86400000", intRange(0, math.MaxInt64)},
+	MaxCompactionLagMs:     {strconv.FormatInt(math.MaxInt64, 10), intRange(1, math.MaxInt64)},
+	MaxMessageBytes:        {"1048588", intRange(0, math.MaxInt32)},
+	MessageTimestampType:   {"CreateTime", oneOf("CreateTime", "LogAppendTime")},
+	MinCleanableDirtyRatio: {"0.5", floatRange(0, 1)},
+	MinCompactionLagMs:     {"0", intRange(0, math.MaxInt64)},
+	RetentionBytes:         {"-1", intRange(-1, math.MaxInt64)},
+	RetentionMs:            {"604800000", intRange(-1, math.MaxInt64)},
+}
+
+func oneOf(vals ...string) func(string) string {
+	return func(v string) string {
+		if slices.Contains(vals, v) {
+			return ""
+		}
+		return "want one of " + strconv.Quote(vals[0]) + "..."
+	}
+}
+
+func intRange(lo, hi int64) func(string) string {
+	return func(v string) string {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return "want an integer in [" + strconv.FormatInt(lo, 10) + ", " + strconv.FormatInt(hi, 10) + "]"
+		}
+		return ""
+	}
+}
+
+func floatRange(lo, hi float64) func(string) string {
+	return func(v string) string {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < lo || f > hi {
+			return "want a number in [0, 1]"
+		}
+		return ""
+	}
+}
+
+// Keys returns every config key Cairn knows, sorted.
+func Keys() []string { return slices.Sorted(maps.Keys(specs)) }
+
+// Default returns the default value of key and whether key is known.
+func Default(key string) (string, bool) {
+	s, ok := specs[key]
+	return s.def, ok
+}
+
+// Validate checks every key and value, returning a *ConfigError.
+func (c Config) Validate() error {
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		s, ok := specs[k]
+		if !ok {
+			return &ConfigError{Key: k, Value: c[k], Reason: "unknown key"}
+		}
+		if reason := s.check(c[k]); reason != "" {
+			return &ConfigError{Key: k, Value: c[k], Reason: reason}
+		}
+	}
+	return nil
+}
+
+// Get returns the value of key: the override if set, else the default.
+func (c Config) Get(key string) string {
+	if v, ok := c[key]; ok {
+		return v
+	}
+	return specs[key].def
+}
+
+// Int returns a numeric key's value; Validate has vouched for it.
+func (c Config) Int(key string) int64 {
+	n, _ := strconv.ParseInt(c.Get(key), 10, 64)
+	return n
+}
+
+// Clone returns a copy that shares nothing with c.
+func (c Config) Clone() Config { return maps.Clone(c) }
+
+// Partition returns what a partition enforces of c.
+func (c Config) Partition() partition.Config {
+	codec := log.None
+	switch v := c.Get(CompressionType); v {
+	case "producer", "uncompressed":
+	default:
+		codec, _ = log.ParseCodec(v)
+	}
+	return partition.Config{
+		MaxMessageBytes: int(c.Int(MaxMessageBytes)),
+		LogAppendTime:   c.Get(MessageTimestampType) == "LogAppendTime",
+		Codec:           codec,
+	}
+}
