@@ -16,6 +16,7 @@ var (
 	ErrOffsetOutOfRange  = partition.ErrOffsetOutOfRange
 	ErrMessageTooLarge   = partition.ErrMessageTooLarge
 	ErrCorruptStorage    = partition.ErrCorruptStorage
+	ErrInvalidArgument   = partition.ErrInvalidArgument
 	ErrUnknownTopic      = topic.ErrUnknownTopic
 	ErrUnknownPartition  = topic.ErrUnknownPartition
 	ErrTopicExists       = topic.ErrTopicExists

@@ -67,8 +67,9 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 	}
 	base := p.mu.next
 	last := base + int64(b.NumRecords()) - 1
+	var key [log.DataKeyLen]byte
 	op := wb.SetDeferred(log.DataKeyLen, b.Len())
-	log.DataKey(op.Key[:0], p.id, uint32(p.index), last)
+	copy(op.Key, log.DataKey(key[:0], p.id, uint32(p.index), last))
 	stored := b.CopyTo(op.Value)
 	stored.SetBaseOffset(base)
 	if cfg.LogAppendTime {

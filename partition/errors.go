@@ -19,6 +19,9 @@ var (
 	// ErrCorruptStorage reports a stored batch that fails its CRC or does
 	// not decode. It also matches log.ErrCorruptBatch.
 	ErrCorruptStorage = errors.New("cairn: corrupt batch in storage")
+	// ErrInvalidArgument reports an argument no call could accept, such as
+	// a negative byte limit.
+	ErrInvalidArgument = errors.New("cairn: invalid argument")
 )
 
 // OffsetError is an offset out of range, with the valid range.

@@ -85,6 +85,8 @@ func TestReadBounds(t *testing.T) {
 	require.Len(t, f.Batches, 2)
 	require.Equal(t, int64(100), f.Batches[0].BaseOffset())
 
+	_, err = p.Read(0, -1)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 	f, err = p.Read(300, 1<<20) // at the high watermark: nothing yet
 	require.NoError(t, err)
 	require.Empty(t, f.Batches)

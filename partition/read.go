@@ -34,6 +34,9 @@ func (f *Fetch) Bytes() int {
 // watermark] it returns an *OffsetError. It takes no lock shared with
 // appends, and each read is one Pebble seek.
 func (p *Partition) Read(offset int64, maxBytes int) (Fetch, error) {
+	if maxBytes < 0 {
+		return Fetch{}, p.wrap(offset, fmt.Errorf("%w: negative max bytes %d", ErrInvalidArgument, maxBytes))
+	}
 	if err := p.enter(); err != nil {
 		return Fetch{}, err
 	}
