@@ -9,6 +9,12 @@ const (
 	PrefixData byte = 'd'
 	// PrefixPartition: p | topicID u32 | partition u32 -> partition state.
 	PrefixPartition byte = 'p'
+	// PrefixProducer: s | topicID u32 | partition u32 | producerID u64 ->
+	// idempotent producer state.
+	PrefixProducer byte = 's'
+	// PrefixTime: x | topicID u32 | partition u32 | maxTimestamp u64 ->
+	// last offset of the first batch whose max timestamp reached it.
+	PrefixTime byte = 'x'
 	// PrefixTopic: t | name -> topic descriptor.
 	PrefixTopic byte = 't'
 	// PrefixMeta: m | name -> broker metadata.
@@ -44,6 +50,10 @@ func DataKeyOffset(key []byte) (int64, bool) {
 	}
 	return int64(binary.BigEndian.Uint64(key[9:])), true
 }
+
+// PartitionPrefixes lists the key spaces that hold one partition's data;
+// deleting a topic clears all of them.
+var PartitionPrefixes = []byte{PrefixData, PrefixPartition, PrefixProducer, PrefixTime}
 
 // PrefixEnd returns the smallest key greater than every key with prefix p.
 func PrefixEnd(p []byte) []byte {

@@ -9,6 +9,11 @@ const MaxHeaderKeyLen = 1<<15 - 1
 // Record is one entry of a partition log. Records are plain values: the
 // log never keeps a reference to a Record handed to it.
 type Record struct {
+	// Topic and Partition say where the record lives. They are set on
+	// read; on append they are ignored by the partition itself and used by
+	// producers to route the record.
+	Topic     string
+	Partition int32
 	// Key is optional; nil and empty are different keys, as in Kafka.
 	Key []byte
 	// Value is the payload; nil is a tombstone in compacted topics.

@@ -65,6 +65,19 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 		p.mu.Unlock()
 		return 0, p.mu.err
 	}
+	pr := b.Producer()
+	if pr.ID >= 0 {
+		dup, err := p.checkSequence(pr, b.NumRecords())
+		if err != nil || dup >= 0 {
+			p.mu.Unlock()
+			if err != nil {
+				return 0, p.wrap(-1, err)
+			}
+			// A retry of a stored batch is not appended twice; it is
+			// acknowledged once the original is.
+			return dup, p.waitPublished(dup + int64(b.NumRecords()) - 1)
+		}
+	}
 	base := p.mu.next
 	last := base + int64(b.NumRecords()) - 1
 	var key [log.DataKeyLen]byte
@@ -76,7 +89,16 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 		stored.SetLogAppendTime(p.now())
 	}
 	op.Finish()
-	var err error
+	maxTS := stored.MaxTimestamp().UnixMilli()
+	err := p.indexTime(wb, maxTS, last)
+	var st *producerState
+	if err == nil && pr.ID >= 0 {
+		st, err = p.recordSequence(wb, pr, b.NumRecords(), base)
+	}
+	if err != nil {
+		p.mu.Unlock()
+		return 0, p.wrap(base, err)
+	}
 	if p.sync {
 		err = p.db.ApplyNoSyncWait(wb, pebble.Sync)
 	} else {
@@ -87,6 +109,10 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 		return 0, p.wrap(base, err)
 	}
 	p.mu.next = last + 1
+	p.mu.maxTime = max(p.mu.maxTime, maxTS)
+	if st != nil {
+		p.mu.producers[pr.ID] = st
+	}
 	if !p.sync {
 		p.publish(last + 1)
 		p.mu.Unlock()
@@ -104,6 +130,25 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 	}
 	p.publish(last + 1)
 	return base, nil
+}
+
+// waitPublished blocks until offset is below the high watermark or the
+// partition has failed. The append that owns offset is already applied, so
+// this waits at most for its fsync.
+func (p *Partition) waitPublished(offset int64) error {
+	for {
+		ch := *p.notify.Load()
+		if p.hwm.Load() > offset {
+			return nil
+		}
+		p.mu.Lock()
+		err := p.mu.err
+		p.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		<-ch
+	}
 }
 
 // DeleteRecords moves the log start offset up to before, deleting every

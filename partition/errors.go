@@ -65,3 +65,17 @@ type corruptError struct{ err error }
 
 func (e corruptError) Error() string   { return ErrCorruptStorage.Error() + ": " + e.err.Error() }
 func (e corruptError) Unwrap() []error { return []error{ErrCorruptStorage, e.err} }
+
+// Errors of idempotent producers, as Kafka's.
+var (
+	// ErrOutOfOrderSequence reports a batch whose sequence number leaves a
+	// gap after the producer's last batch: an earlier batch was lost.
+	ErrOutOfOrderSequence = errors.New("cairn: out of order sequence number")
+	// ErrDuplicateSequence reports a retry of a batch older than the ones
+	// remembered for dedupe; it was appended before and is not appended
+	// again.
+	ErrDuplicateSequence = errors.New("cairn: duplicate sequence number")
+	// ErrProducerFenced reports a batch from an older epoch of a producer
+	// id that a newer instance has taken over.
+	ErrProducerFenced = errors.New("cairn: producer fenced by a newer epoch")
+)

@@ -36,6 +36,9 @@ type Options struct {
 	Sync bool
 	// Now returns the append time; nil means time.Now.
 	Now func() time.Time
+	// ProducerExpiry is how long an idle idempotent producer's dedupe
+	// state is kept; default DefaultProducerExpiry.
+	ProducerExpiry time.Duration
 }
 
 // Partition is one ordered log of record batches addressed by offset.
@@ -49,7 +52,9 @@ type Partition struct {
 	sync   bool
 	now    func() time.Time
 	prefix []byte // d | topicID | partition
-	cfg    atomic.Pointer[Config]
+
+	producerExpiry time.Duration
+	cfg            atomic.Pointer[Config]
 
 	// life is held shared by every call that touches the DB and exclusively
 	// by Close, so the DB is never used after the partition closes.
@@ -60,6 +65,10 @@ type Partition struct {
 		sync.Mutex
 		next int64 // offset the next batch gets
 		err  error // a failed WAL sync leaves the partition unusable
+		// maxTime is the largest batch max timestamp in the time index.
+		maxTime int64
+		// producers is the idempotent producers' dedupe state by id.
+		producers map[int64]*producerState
 	}
 
 	hwm      atomic.Int64
@@ -83,6 +92,10 @@ func Open(o Options) (*Partition, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.producerExpiry = o.ProducerExpiry
+	if p.producerExpiry <= 0 {
+		p.producerExpiry = DefaultProducerExpiry
+	}
 	cfg := o.Config
 	p.cfg.Store(&cfg)
 	ch := make(chan struct{})
@@ -96,6 +109,12 @@ func Open(o Options) (*Partition, error) {
 		return nil, err
 	}
 	end = max(end, start)
+	if p.mu.maxTime, err = p.loadMaxTime(); err != nil {
+		return nil, err
+	}
+	if p.mu.producers, err = p.loadProducers(); err != nil {
+		return nil, err
+	}
 	p.logStart.Store(start)
 	p.hwm.Store(end)
 	p.mu.next = end

@@ -21,7 +21,7 @@ var ctx = context.Background()
 
 func openDB(t *testing.T, fs vfs.FS) *pebble.DB {
 	t.Helper()
-	db, err := pebble.Open("db", &pebble.Options{FS: fs})
+	db, err := pebble.Open("db", &pebble.Options{FS: fs, Logger: quiet{}})
 	require.NoError(t, err)
 	return db
 }
@@ -280,3 +280,9 @@ func TestCorruptStoredBatch(t *testing.T) {
 	require.Equal(t, int64(4), pe.Offset)
 	require.True(t, errors.Is(err, ErrCorruptStorage))
 }
+
+type quiet struct{}
+
+func (quiet) Infof(string, ...any)      {}
+func (quiet) Errorf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+func (quiet) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }

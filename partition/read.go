@@ -112,7 +112,11 @@ func (p *Partition) ReadRecords(offset int64, maxBytes int) ([]log.Record, error
 	for i < len(recs) && recs[i].Offset < offset {
 		i++
 	}
-	return recs[i:], nil
+	recs = recs[i:]
+	for i := range recs {
+		recs[i].Topic, recs[i].Partition = p.topic, p.index
+	}
+	return recs, nil
 }
 
 func putInt64(b []byte, v int64) { binary.BigEndian.PutUint64(b, uint64(v)) }

@@ -71,7 +71,7 @@ func (r *Registry) Delete(name string) error {
 	b := r.opts.DB.NewBatch()
 	defer b.Close()
 	err = b.Delete(topicKey(name), nil)
-	for _, prefix := range []byte{log.PrefixData, log.PrefixPartition} {
+	for _, prefix := range log.PartitionPrefixes {
 		if err == nil {
 			p := log.TopicPrefix(nil, prefix, t.ID)
 			err = b.DeleteRange(p, log.PrefixEnd(p), nil)

@@ -1,0 +1,169 @@
+package partition
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Idempotence follows Kafka: each producer id has an epoch and a sequence
+// number per partition. A batch whose sequences match one of the producer's
+// last few batches is a retry and gets the stored batch's offset back
+// without a second append; a gap or a stale epoch is refused.
+
+// maxCachedBatches is how many recent batches per producer are remembered
+// for dedupe, as Kafka's max.in.flight.requests.per.connection limit of 5.
+const maxCachedBatches = 5
+
+// DefaultProducerExpiry is how long an idle producer's state is kept, as
+// Kafka's producer.id.expiration.ms.
+const DefaultProducerExpiry = 24 * time.Hour
+
+type seqBatch struct {
+	first, last int32
+	base        int64
+}
+
+// producerState is one producer's dedupe state in one partition.
+type producerState struct {
+	epoch    int16
+	lastUsed int64 // unix ms of the last append
+	batches  []seqBatch
+}
+
+func (s *producerState) lastSeq() int32 { return s.batches[len(s.batches)-1].last }
+
+// seqAdd adds n to a sequence number, wrapping at MaxInt32 to 0 as Kafka
+// does.
+func seqAdd(seq int32, n int32) int32 {
+	return int32((int64(seq) + int64(n)) % (math.MaxInt32 + 1))
+}
+
+// checkSequence decides what to do with a batch from an idempotent
+// producer: dup is the offset of an identical stored batch, or -1 to append.
+// mu is held.
+func (p *Partition) checkSequence(pr log.Producer, n int) (dup int64, err error) {
+	last := seqAdd(pr.Sequence, int32(n-1))
+	st, ok := p.mu.producers[pr.ID]
+	switch {
+	case pr.Sequence < 0 || pr.Epoch < 0:
+		return -1, fmt.Errorf("%w: producer %d epoch %d sequence %d", ErrOutOfOrderSequence, pr.ID, pr.Epoch, pr.Sequence)
+	case !ok || pr.Epoch > st.epoch:
+		if pr.Sequence != 0 {
+			return -1, fmt.Errorf("%w: producer %d epoch %d must start at sequence 0, not %d",
+				ErrOutOfOrderSequence, pr.ID, pr.Epoch, pr.Sequence)
+		}
+		return -1, nil
+	case pr.Epoch < st.epoch:
+		return -1, fmt.Errorf("%w: producer %d epoch %d, current epoch is %d",
+			ErrProducerFenced, pr.ID, pr.Epoch, st.epoch)
+	}
+	for _, b := range st.batches {
+		if b.first == pr.Sequence && b.last == last {
+			return b.base, nil
+		}
+	}
+	if want := seqAdd(st.lastSeq(), 1); pr.Sequence != want {
+		if pr.Sequence > want || want-pr.Sequence > math.MaxInt32/2 { // ahead, allowing for wrap
+			return -1, fmt.Errorf("%w: producer %d sent sequence %d, expected %d",
+				ErrOutOfOrderSequence, pr.ID, pr.Sequence, want)
+		}
+		return -1, fmt.Errorf("%w: producer %d sent sequence %d, already past %d",
+			ErrDuplicateSequence, pr.ID, pr.Sequence, st.lastSeq())
+	}
+	return -1, nil
+}
+
+// recordSequence remembers an appended batch and writes the producer's new
+// state into wb, so it is durable with the batch. mu is held.
+func (p *Partition) recordSequence(wb *pebble.Batch, pr log.Producer, n int, base int64) (*producerState, error) {
+	old := p.mu.producers[pr.ID]
+	st := &producerState{epoch: pr.Epoch, lastUsed: p.now().UnixMilli()}
+	if old != nil && old.epoch == pr.Epoch {
+		st.batches = append(st.batches, old.batches...)
+	}
+	st.batches = append(st.batches, seqBatch{first: pr.Sequence, last: seqAdd(pr.Sequence, int32(n-1)), base: base})
+	if len(st.batches) > maxCachedBatches {
+		st.batches = st.batches[len(st.batches)-maxCachedBatches:]
+	}
+	return st, wb.Set(p.producerKey(pr.ID), st.encode(), nil)
+}
+
+func (p *Partition) producerKey(id int64) []byte {
+	k := log.PartitionPrefix(nil, log.PrefixProducer, p.id, uint32(p.index))
+	return binary.BigEndian.AppendUint64(k, uint64(id))
+}
+
+// encode: epoch u16 | lastUsed u64 | count u8 | (first u32 | last u32 | base u64)*
+func (s *producerState) encode() []byte {
+	b := make([]byte, 0, 11+16*len(s.batches))
+	b = binary.BigEndian.AppendUint16(b, uint16(s.epoch))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.lastUsed))
+	b = append(b, byte(len(s.batches)))
+	for _, e := range s.batches {
+		b = binary.BigEndian.AppendUint32(b, uint32(e.first))
+		b = binary.BigEndian.AppendUint32(b, uint32(e.last))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.base))
+	}
+	return b
+}
+
+func decodeProducerState(b []byte) (*producerState, bool) {
+	if len(b) < 11 || int(b[10]) == 0 || len(b) != 11+16*int(b[10]) {
+		return nil, false
+	}
+	s := &producerState{
+		epoch:    int16(binary.BigEndian.Uint16(b)),
+		lastUsed: int64(binary.BigEndian.Uint64(b[2:])),
+	}
+	for e := b[11:]; len(e) > 0; e = e[16:] {
+		s.batches = append(s.batches, seqBatch{
+			first: int32(binary.BigEndian.Uint32(e)),
+			last:  int32(binary.BigEndian.Uint32(e[4:])),
+			base:  int64(binary.BigEndian.Uint64(e[8:])),
+		})
+	}
+	return s, true
+}
+
+// loadProducers reads the partition's producer states, dropping (and
+// deleting) those idle past the expiry.
+func (p *Partition) loadProducers() (map[int64]*producerState, error) {
+	prefix := log.PartitionPrefix(nil, log.PrefixProducer, p.id, uint32(p.index))
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: log.PrefixEnd(prefix)})
+	if err != nil {
+		return nil, p.wrap(-1, err)
+	}
+	defer it.Close()
+	states := map[int64]*producerState{}
+	cutoff := p.now().Add(-p.producerExpiry).UnixMilli()
+	wb := p.db.NewBatch()
+	defer wb.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		st, ok := decodeProducerState(it.Value())
+		if !ok || len(k) != len(prefix)+8 {
+			return nil, p.wrap(-1, fmt.Errorf("%w: producer state %x", ErrCorruptStorage, k))
+		}
+		if st.lastUsed < cutoff {
+			if err := wb.Delete(k, nil); err != nil {
+				return nil, p.wrap(-1, err)
+			}
+			continue
+		}
+		states[int64(binary.BigEndian.Uint64(k[len(prefix):]))] = st
+	}
+	if err := it.Error(); err != nil {
+		return nil, p.wrap(-1, err)
+	}
+	if !wb.Empty() {
+		if err := p.db.Apply(wb, pebble.NoSync); err != nil {
+			return nil, p.wrap(-1, err)
+		}
+	}
+	return states, nil
+}
