@@ -29,6 +29,8 @@ type Broker struct {
 	lock   *pebble.Lock
 	topics *topic.Registry
 
+	pidMu sync.Mutex // serializes producer id allocation
+
 	closed atomic.Bool
 	stop   chan struct{}  // closed by Close to end the syncer
 	wg     sync.WaitGroup // the syncer goroutine

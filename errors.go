@@ -12,21 +12,25 @@ import (
 // same values as the lower packages' sentinels, gathered here so users need
 // one import.
 var (
-	ErrClosed            = partition.ErrClosed
-	ErrOffsetOutOfRange  = partition.ErrOffsetOutOfRange
-	ErrMessageTooLarge   = partition.ErrMessageTooLarge
-	ErrCorruptStorage    = partition.ErrCorruptStorage
-	ErrInvalidArgument   = partition.ErrInvalidArgument
-	ErrUnknownTopic      = topic.ErrUnknownTopic
-	ErrUnknownPartition  = topic.ErrUnknownPartition
-	ErrTopicExists       = topic.ErrTopicExists
-	ErrInvalidTopic      = topic.ErrInvalidTopic
-	ErrInvalidPartitions = topic.ErrInvalidPartitions
-	ErrInvalidConfig     = topic.ErrInvalidConfig
-	ErrCorruptBatch      = log.ErrCorruptBatch
-	ErrUnknownCodec      = log.ErrUnknownCodec
-	ErrInvalidHeader     = log.ErrInvalidHeader
-	ErrEmptyBatch        = log.ErrEmptyBatch
+	ErrClosed           = partition.ErrClosed
+	ErrOffsetOutOfRange = partition.ErrOffsetOutOfRange
+	ErrMessageTooLarge  = partition.ErrMessageTooLarge
+	ErrCorruptStorage   = partition.ErrCorruptStorage
+	ErrInvalidArgument  = partition.ErrInvalidArgument
+	// Idempotent producers' errors.
+	ErrOutOfOrderSequence = partition.ErrOutOfOrderSequence
+	ErrDuplicateSequence  = partition.ErrDuplicateSequence
+	ErrProducerFenced     = partition.ErrProducerFenced
+	ErrUnknownTopic       = topic.ErrUnknownTopic
+	ErrUnknownPartition   = topic.ErrUnknownPartition
+	ErrTopicExists        = topic.ErrTopicExists
+	ErrInvalidTopic       = topic.ErrInvalidTopic
+	ErrInvalidPartitions  = topic.ErrInvalidPartitions
+	ErrInvalidConfig      = topic.ErrInvalidConfig
+	ErrCorruptBatch       = log.ErrCorruptBatch
+	ErrUnknownCodec       = log.ErrUnknownCodec
+	ErrInvalidHeader      = log.ErrInvalidHeader
+	ErrEmptyBatch         = log.ErrEmptyBatch
 
 	// ErrLocked reports a data directory already opened by another Broker,
 	// in this process or another.

@@ -1,0 +1,96 @@
+package producer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+)
+
+// ErrBufferFull is returned (through the promise) by Produce when the
+// buffer is full and Options.FailFast is set.
+var ErrBufferFull = errors.New("cairn: producer buffer full")
+
+// Options configure a Producer. The zero value (or nil) is valid.
+type Options struct {
+	// Partitioner picks each record's partition; default Default(), which
+	// hashes keys with murmur2 as Kafka does and sticks keyless records to
+	// a partition per batch.
+	Partitioner Partitioner
+	// Linger is how long a partition's batch may wait for more records
+	// before it is sent. The default 0 sends at once; batches still form
+	// while an earlier batch of the same partition is being appended.
+	Linger time.Duration
+	// MaxBatchBytes caps one batch's records; default 1,000,000, under a
+	// topic's default max.message.bytes. A larger batch the topic refuses
+	// is split and sent again.
+	MaxBatchBytes int
+	// Compression is the codec of produced batches; default log.None.
+	Compression log.Codec
+	// MaxBufferedBytes and MaxBufferedRecords bound what Produce holds
+	// before it is appended; defaults 64 MiB and 100,000. When either is
+	// reached, Produce blocks until space frees or its ctx is done.
+	MaxBufferedBytes   int
+	MaxBufferedRecords int
+	// FailFast makes Produce fail with ErrBufferFull instead of blocking
+	// when the buffer is full.
+	FailFast bool
+	// DisableIdempotence turns off producer ids and sequence numbers.
+	// Idempotence is on by default: a retried batch is never appended twice.
+	DisableIdempotence bool
+	// Retries is how many times a batch is sent again after an error that
+	// may be transient (not a refusal such as an unknown topic); default 10.
+	Retries int
+	// RetryBackoff is the first wait between retries, doubling up to 1s;
+	// default 10ms.
+	RetryBackoff time.Duration
+}
+
+// EnsureDefaults fills unset fields and returns o (a fresh Options if nil).
+func (o *Options) EnsureDefaults() *Options {
+	if o == nil {
+		o = &Options{}
+	}
+	if o.Partitioner == nil {
+		o.Partitioner = Default()
+	}
+	if o.MaxBatchBytes == 0 {
+		o.MaxBatchBytes = 1_000_000
+	}
+	if o.MaxBufferedBytes == 0 {
+		o.MaxBufferedBytes = 64 << 20
+	}
+	if o.MaxBufferedRecords == 0 {
+		o.MaxBufferedRecords = 100_000
+	}
+	if o.Retries == 0 {
+		o.Retries = 10
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = 10 * time.Millisecond
+	}
+	return o
+}
+
+// Validate reports options that cannot work, wrapping ErrInvalidArgument
+// or log.ErrUnknownCodec.
+func (o *Options) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: producer: %s", partition.ErrInvalidArgument, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case o.Linger < 0:
+		return bad("negative linger %v", o.Linger)
+	case o.MaxBatchBytes < log.HeaderSize+1:
+		return bad("max batch bytes %d below one record", o.MaxBatchBytes)
+	case o.MaxBufferedBytes < 0 || o.MaxBufferedRecords < 0:
+		return bad("negative buffer bound")
+	case o.Retries < 0 || o.RetryBackoff < 0:
+		return bad("negative retries or backoff")
+	case !o.Compression.Valid():
+		return fmt.Errorf("%w: %d", log.ErrUnknownCodec, o.Compression)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package producer
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+)
+
+// Partitioner picks a record's partition among n (n >= 1).
+type Partitioner interface {
+	Partition(rec *Record, n int) int32
+}
+
+// BatchObserver is implemented by partitioners that need to know when a
+// new batch starts in a partition, as Kafka's sticky partitioner does.
+type BatchObserver interface {
+	NewBatch(topic string, partition int32)
+}
+
+// PartitionerFunc adapts a function to a Partitioner. It must return a
+// value in [0, n); others fail the record with ErrUnknownPartition.
+type PartitionerFunc func(rec *Record, n int) int32
+
+// Partition calls f.
+func (f PartitionerFunc) Partition(rec *Record, n int) int32 { return f(rec, n) }
+
+// Manual returns a partitioner that uses each record's Partition field.
+func Manual() Partitioner {
+	return PartitionerFunc(func(rec *Record, _ int) int32 { return rec.Partition })
+}
+
+// RoundRobin returns a partitioner that spreads records over partitions in
+// turn, ignoring keys.
+func RoundRobin() Partitioner {
+	var next atomic.Uint32
+	return PartitionerFunc(func(_ *Record, n int) int32 {
+		return int32((next.Add(1) - 1) % uint32(n))
+	})
+}
+
+// Default returns Kafka's default partitioner: records with a key go to
+// murmur2(key) mod n, the partition a Java, franz-go or librdkafka
+// (murmur2_random) producer picks; records without a key stick to one
+// partition until a new batch starts there, then move to another.
+func Default() Partitioner { return &sticky{parts: map[string]int32{}} }
+
+type sticky struct {
+	mu    sync.Mutex
+	parts map[string]int32 // topic -> current sticky partition
+}
+
+func (s *sticky) Partition(rec *Record, n int) int32 {
+	if rec.Key != nil {
+		return KeyPartition(rec.Key, n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.parts[rec.Topic]
+	if !ok || int(p) >= n {
+		p = rand.Int32N(int32(n))
+		s.parts[rec.Topic] = p
+	}
+	return p
+}
+
+// NewBatch moves the topic's sticky partition elsewhere once the current
+// one starts a new batch, so keyless records fill batches in turn.
+func (s *sticky) NewBatch(topic string, partition int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.parts[topic]; ok && cur == partition {
+		delete(s.parts, topic)
+	}
+}
+
+// KeyPartition returns the partition Kafka's default partitioner gives key
+// among n partitions: the positive murmur2 hash mod n.
+func KeyPartition(key []byte, n int) int32 {
+	return int32((uint32(Murmur2(key)) & 0x7fffffff) % uint32(n))
+}
+
+// Murmur2 is the 32-bit murmur2 hash as Kafka's Java client computes it
+// (seed 0x9747b28c), the basis of key partitioning.
+func Murmur2(data []byte) int32 {
+	const (
+		seed = 0x9747b28c
+		m    = 0x5bd1e995
+		r    = 24
+	)
+	n := len(data)
+	h := uint32(seed) ^ uint32(n)
+	for ; len(data) >= 4; data = data[4:] {
+		k := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
+		k *= m
+		k ^= k >> r
+		k *= m
+		h *= m
+		h ^= k
+	}
+	switch len(data) {
+	case 3:
+		h ^= uint32(data[2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(data[1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(data[0])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return int32(h)
+}

@@ -1,0 +1,230 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
+)
+
+// Record is a log record with its destination; see log.Record.
+type Record = log.Record
+
+// Broker is what a Producer needs from a broker. *cairn.Broker implements
+// it in-process; other transports can too.
+type Broker interface {
+	// PartitionCount returns a topic's partition count.
+	PartitionCount(topic string) (int, error)
+	// AppendBatch appends a RecordBatch v2 and returns its base offset.
+	AppendBatch(ctx context.Context, topic string, partition int32, raw []byte) (int64, error)
+	// InitProducerID allocates an idempotent producer id and epoch.
+	InitProducerID(ctx context.Context) (int64, int16, error)
+}
+
+// Producer batches records per partition and appends them. It is safe for
+// concurrent use. Each partition's records are appended in the order
+// Produce was called for them, by one goroutine per partition that ends on
+// Close.
+type Producer struct {
+	b    Broker
+	opts Options
+	id   atomic.Pointer[log.Producer] // nil without idempotence
+
+	buf      buffer
+	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
+
+	// mu guards closed. Produce holds it shared while it adds a record,
+	// so once Close has it exclusively no record can be added.
+	mu     sync.RWMutex
+	closed bool
+
+	partsMu sync.Mutex // guards parts
+	parts   map[topicPartition]*part
+
+	done  chan struct{} // closed by Close: senders drain and exit
+	abort atomic.Bool   // set when Close's ctx ends: senders fail what is left
+	wg    sync.WaitGroup
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// New returns a producer appending to b. With idempotence (the default) it
+// allocates a producer id from b.
+func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Producer{b: b, opts: o, parts: map[topicPartition]*part{}, done: make(chan struct{})}
+	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
+	if !o.DisableIdempotence {
+		if err := p.newIdentity(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// newIdentity takes a fresh producer id; partitions restart their
+// sequences at 0 when they see it.
+func (p *Producer) newIdentity(ctx context.Context) error {
+	id, epoch, err := p.b.InitProducerID(ctx)
+	if err != nil {
+		return fmt.Errorf("cairn: producer id: %w", err)
+	}
+	p.id.Store(&log.Producer{ID: id, Epoch: epoch})
+	return nil
+}
+
+// Produce adds rec to its partition's batch and returns at once; promise
+// (which may be nil) is called exactly once, from another goroutine, when
+// rec is appended (with Partition and Offset set) or has failed. Produce
+// blocks only while the buffer is full, until ctx is done. A record with a
+// zero Timestamp gets the current time.
+func (p *Producer) Produce(ctx context.Context, rec *Record, promise func(*Record, error)) {
+	if promise == nil {
+		promise = func(*Record, error) {}
+	}
+	size, err := p.prepare(rec)
+	if err != nil {
+		promise(rec, err)
+		return
+	}
+	if err := p.buf.acquire(ctx, size); err != nil {
+		promise(rec, err)
+		return
+	}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		p.buf.release(size, 1)
+		promise(rec, partition.ErrClosed)
+		return
+	}
+	pt := p.part(rec.Topic, rec.Partition)
+	pt.add(pending{rec: rec, promise: promise, size: size})
+	p.mu.RUnlock()
+}
+
+// prepare validates rec, picks its partition and returns its buffer size.
+func (p *Producer) prepare(rec *Record) (int, error) {
+	if rec == nil {
+		return 0, fmt.Errorf("%w: nil record", partition.ErrInvalidArgument)
+	}
+	n, err := p.b.PartitionCount(rec.Topic)
+	if err != nil {
+		return 0, err
+	}
+	rec.Partition = p.opts.Partitioner.Partition(rec, n)
+	if rec.Partition < 0 || int(rec.Partition) >= n {
+		return 0, &topic.UnknownPartitionError{Topic: rec.Topic, Partition: rec.Partition}
+	}
+	size := 24 + len(rec.Key) + len(rec.Value)
+	for _, h := range rec.Headers {
+		if h.Key == "" || len(h.Key) > log.MaxHeaderKeyLen {
+			return 0, &partition.Error{Topic: rec.Topic, Partition: rec.Partition, Offset: -1, Err: log.ErrInvalidHeader}
+		}
+		size += 8 + len(h.Key) + len(h.Value)
+	}
+	if size+log.HeaderSize > p.opts.MaxBatchBytes {
+		return 0, &partition.Error{Topic: rec.Topic, Partition: rec.Partition, Offset: -1,
+			Err: fmt.Errorf("%w: record of about %d bytes, producer max batch bytes is %d",
+				partition.ErrMessageTooLarge, size, p.opts.MaxBatchBytes)}
+	}
+	if rec.Timestamp.IsZero() {
+		rec.Timestamp = time.Now()
+	}
+	return size, nil
+}
+
+// part returns the batcher of a partition, starting its sender; p.mu is
+// held shared.
+func (p *Producer) part(topicName string, partition int32) *part {
+	tp := topicPartition{topicName, partition}
+	p.partsMu.Lock()
+	defer p.partsMu.Unlock()
+	pt, ok := p.parts[tp]
+	if !ok {
+		pt = newPart(p, tp)
+		p.parts[tp] = pt
+		p.wg.Add(1)
+		go pt.run()
+	}
+	return pt
+}
+
+// ProduceSync appends recs and waits for all of them, sending their
+// batches at once rather than waiting out the linger. Results are in the
+// order of recs.
+func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) Results {
+	p.flushing.Add(1)
+	defer p.flushing.Add(-1)
+	res := make(Results, len(recs))
+	var wg sync.WaitGroup
+	wg.Add(len(recs))
+	for i, r := range recs {
+		p.Produce(ctx, r, func(r *Record, err error) {
+			res[i] = Result{Record: r, Err: err}
+			wg.Done()
+		})
+	}
+	p.wakeAll() // batches that were lingering before this call
+	wg.Wait()
+	return res
+}
+
+// Flush sends every buffered record at once and waits until all are
+// appended or failed, or ctx is done.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.flushing.Add(1)
+	defer p.flushing.Add(-1)
+	p.wakeAll()
+	return p.buf.waitEmpty(ctx)
+}
+
+func (p *Producer) wakeAll() {
+	p.partsMu.Lock()
+	defer p.partsMu.Unlock()
+	for _, pt := range p.parts {
+		pt.wake()
+	}
+}
+
+// Close sends what is buffered and waits for it, then stops the senders.
+// If ctx ends first, records not yet appended fail with ErrClosed. Later
+// Produce calls fail with ErrClosed. Close is idempotent.
+func (p *Producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.wg.Wait()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	p.buf.close()
+	close(p.done)
+	stopped := make(chan struct{})
+	go func() { p.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		p.abort.Store(true)
+		p.wakeAll()
+		<-stopped
+		return ctx.Err()
+	}
+}

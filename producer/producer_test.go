@@ -1,0 +1,283 @@
+package producer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/producer"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var ctx = context.Background()
+
+func newBroker(t *testing.T, topics map[string]int) *cairn.Broker {
+	t.Helper()
+	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem()})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	for name, n := range topics {
+		require.NoError(t, b.CreateTopic(ctx, name, n, nil))
+	}
+	return b
+}
+
+func newProducer(t *testing.T, b producer.Broker, o *producer.Options) *producer.Producer {
+	t.Helper()
+	p, err := producer.New(ctx, b, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close(ctx) })
+	return p
+}
+
+func readAll(t *testing.T, b *cairn.Broker, topic string, part int32) []cairn.Record {
+	t.Helper()
+	recs, err := b.Read(ctx, topic, part, 0, 1<<30)
+	require.NoError(t, err)
+	return recs
+}
+
+func TestProduceSync(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 4})
+	// A linger of an hour: ProduceSync must not wait it out.
+	p := newProducer(t, b, &producer.Options{Linger: time.Hour})
+	var recs []*producer.Record
+	for i := 0; i < 20; i++ {
+		recs = append(recs, &producer.Record{Topic: "t", Key: []byte(fmt.Sprint("k", i%5)), Value: []byte(fmt.Sprint(i))})
+	}
+	res := p.ProduceSync(ctx, recs...)
+	require.NoError(t, res.FirstErr())
+	perPart := map[int32]int64{}
+	for i, r := range res {
+		require.Same(t, recs[i], r.Record)
+		require.Equal(t, producer.KeyPartition(r.Record.Key, 4), r.Record.Partition)
+		require.Equal(t, perPart[r.Record.Partition], r.Record.Offset, "offsets dense per partition in produce order")
+		perPart[r.Record.Partition]++
+	}
+	for part, n := range perPart {
+		got := readAll(t, b, "t", part)
+		require.Len(t, got, int(n))
+	}
+}
+
+// Many goroutines producing to one partition: offsets dense, every record
+// exactly once, each goroutine's records in its order.
+func TestConcurrentProduceOnePartition(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	p := newProducer(t, b, nil)
+	const writers, each = 8, 500
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := 0; w < writers; w++ {
+		wg.Go(func() {
+			for i := 0; i < each; i++ {
+				p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte(fmt.Sprintf("%d-%d", w, i))},
+					func(_ *producer.Record, err error) {
+						if err != nil {
+							failed.Add(1)
+						}
+					})
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, p.Flush(ctx))
+	require.Zero(t, failed.Load())
+	got := readAll(t, b, "t", 0)
+	require.Len(t, got, writers*each)
+	next := make([]int, writers)
+	for i, r := range got {
+		require.Equal(t, int64(i), r.Offset)
+		var w, n int
+		_, err := fmt.Sscanf(string(r.Value), "%d-%d", &w, &n)
+		require.NoError(t, err)
+		require.Equal(t, next[w], n, "writer %d out of order or duplicated", w)
+		next[w]++
+	}
+}
+
+func TestCompression(t *testing.T) {
+	for c := log.None; c <= log.Zstd; c++ {
+		t.Run(c.String(), func(t *testing.T) {
+			b := newBroker(t, map[string]int{"t": 1})
+			p := newProducer(t, b, &producer.Options{Compression: c})
+			recs := make([]*producer.Record, 50)
+			for i := range recs {
+				recs[i] = &producer.Record{Topic: "t", Value: []byte(fmt.Sprintf("value %d of fifty", i))}
+			}
+			require.NoError(t, p.ProduceSync(ctx, recs...).FirstErr())
+			f, err := b.Fetch(ctx, "t", 0, 0, 1<<20)
+			require.NoError(t, err)
+			for _, batch := range f.Batches {
+				require.Equal(t, c, batch.Codec())
+			}
+			got := readAll(t, b, "t", 0)
+			require.Len(t, got, 50)
+			require.Equal(t, "value 49 of fifty", string(got[49].Value))
+		})
+	}
+}
+
+// gate is a broker whose appends wait until released, and which can lose
+// the acknowledgement of stored batches.
+type gate struct {
+	*cairn.Broker
+	hold     chan struct{}
+	loseAcks atomic.Int32 // this many appends are stored, then fail
+	appends  atomic.Int32
+}
+
+func (g *gate) AppendBatch(ctx context.Context, topic string, p int32, raw []byte) (int64, error) {
+	g.appends.Add(1)
+	if g.hold != nil {
+		<-g.hold
+	}
+	base, err := g.Broker.AppendBatch(ctx, topic, p, raw)
+	if err == nil && g.loseAcks.Add(-1) >= 0 {
+		return 0, errors.New("connection reset before the ack")
+	}
+	return base, err
+}
+
+func TestBackpressure(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	g := &gate{Broker: b, hold: make(chan struct{})}
+	p := newProducer(t, g, &producer.Options{MaxBufferedRecords: 3, FailFast: true})
+	var done sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		done.Add(1)
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte("x")}, func(_ *producer.Record, err error) {
+			require.NoError(t, err)
+			done.Done()
+		})
+	}
+	errc := make(chan error, 1)
+	p.Produce(ctx, &producer.Record{Topic: "t"}, func(_ *producer.Record, err error) { errc <- err })
+	require.ErrorIs(t, <-errc, producer.ErrBufferFull)
+
+	// Without FailFast, Produce blocks until ctx ends.
+	p2 := newProducer(t, g, &producer.Options{MaxBufferedRecords: 1})
+	p2.Produce(ctx, &producer.Record{Topic: "t", Value: []byte("y")}, nil)
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	p2.Produce(short, &producer.Record{Topic: "t"}, func(_ *producer.Record, err error) { errc <- err })
+	require.ErrorIs(t, <-errc, context.DeadlineExceeded)
+
+	close(g.hold)
+	done.Wait()
+	require.NoError(t, p2.Flush(ctx))
+	require.Len(t, readAll(t, b, "t", 0), 4)
+}
+
+// A batch stored by the broker whose acknowledgement is lost is retried
+// with the same sequence and not appended twice.
+func TestIdempotentRetryNoDuplicate(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	g := &gate{Broker: b}
+	g.loseAcks.Store(2)
+	p := newProducer(t, g, nil)
+	res := p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("once")})
+	require.NoError(t, res.FirstErr())
+	require.Equal(t, int64(0), res[0].Record.Offset)
+	require.Equal(t, int32(3), g.appends.Load(), "two lost acks, then success")
+	require.NoError(t, p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("next")}).FirstErr())
+	got := readAll(t, b, "t", 0)
+	require.Len(t, got, 2)
+	require.Equal(t, "once", string(got[0].Value))
+	require.Equal(t, "next", string(got[1].Value))
+
+	// Without idempotence the same loss duplicates: the guard is real.
+	b2 := newBroker(t, map[string]int{"t": 1})
+	g2 := &gate{Broker: b2}
+	g2.loseAcks.Store(1)
+	p2 := newProducer(t, g2, &producer.Options{DisableIdempotence: true})
+	require.NoError(t, p2.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("twice")}).FirstErr())
+	require.Len(t, readAll(t, b2, "t", 0), 2)
+}
+
+func TestSplitsBatchesTheTopicRefuses(t *testing.T) {
+	b := newBroker(t, nil)
+	require.NoError(t, b.CreateTopic(ctx, "small", 1, cairn.TopicConfig{"max.message.bytes": "1000"}))
+	p := newProducer(t, b, &producer.Options{Linger: time.Hour})
+	var recs []*producer.Record
+	for i := 0; i < 40; i++ {
+		recs = append(recs, &producer.Record{Topic: "small", Value: make([]byte, 100)})
+	}
+	require.NoError(t, p.ProduceSync(ctx, recs...).FirstErr())
+	require.Len(t, readAll(t, b, "small", 0), 40)
+	// One record over the topic's limit fails alone.
+	res := p.ProduceSync(ctx, &producer.Record{Topic: "small", Value: make([]byte, 2000)},
+		&producer.Record{Topic: "small", Value: []byte("fits")})
+	require.ErrorIs(t, res[0].Err, cairn.ErrMessageTooLarge)
+	require.NoError(t, res[1].Err)
+}
+
+func TestBadInput(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 2})
+	_, err := producer.New(ctx, b, &producer.Options{Linger: -time.Second})
+	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
+	_, err = producer.New(ctx, b, &producer.Options{Compression: 9})
+	require.ErrorIs(t, err, cairn.ErrUnknownCodec)
+
+	p := newProducer(t, b, &producer.Options{Partitioner: producer.Manual(), MaxBatchBytes: 1000})
+	res := p.ProduceSync(ctx,
+		&producer.Record{Topic: "nope"},
+		&producer.Record{Topic: "t", Partition: 2},
+		&producer.Record{Topic: "t", Partition: -1},
+		&producer.Record{Topic: "t", Value: make([]byte, 2000)},
+		&producer.Record{Topic: "t", Headers: []cairn.Header{{Key: ""}}},
+		&producer.Record{Topic: "t", Partition: 1, Value: []byte("ok")},
+		nil,
+	)
+	require.ErrorIs(t, res[0].Err, cairn.ErrUnknownTopic)
+	require.ErrorIs(t, res[1].Err, cairn.ErrUnknownPartition)
+	require.ErrorIs(t, res[2].Err, cairn.ErrUnknownPartition)
+	require.ErrorIs(t, res[3].Err, cairn.ErrMessageTooLarge)
+	require.ErrorIs(t, res[4].Err, cairn.ErrInvalidHeader)
+	require.NoError(t, res[5].Err)
+	require.ErrorIs(t, res[6].Err, cairn.ErrInvalidArgument)
+	require.Equal(t, int64(1), res[5].Record.Offset+1)
+	require.Empty(t, readAll(t, b, "t", 0), "failed records stored nothing")
+
+	require.NoError(t, p.Close(ctx))
+	res = p.ProduceSync(ctx, &producer.Record{Topic: "t", Partition: 0})
+	require.ErrorIs(t, res.FirstErr(), cairn.ErrClosed)
+}
+
+func TestCloseFlushes(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 3})
+	p, err := producer.New(ctx, b, &producer.Options{Linger: time.Hour, Partitioner: producer.RoundRobin()})
+	require.NoError(t, err)
+	var delivered atomic.Int32
+	for i := 0; i < 30; i++ {
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte("v")}, func(_ *producer.Record, err error) {
+			require.NoError(t, err)
+			delivered.Add(1)
+		})
+	}
+	require.Zero(t, delivered.Load(), "lingering")
+	require.NoError(t, p.Close(ctx))
+	require.Equal(t, int32(30), delivered.Load())
+	for part := int32(0); part < 3; part++ {
+		require.Len(t, readAll(t, b, "t", part), 10)
+	}
+}
+
+func TestPartitionsAddedLater(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	p := newProducer(t, b, &producer.Options{Partitioner: producer.Manual()})
+	res := p.ProduceSync(ctx, &producer.Record{Topic: "t", Partition: 2})
+	require.ErrorIs(t, res.FirstErr(), cairn.ErrUnknownPartition)
+	require.NoError(t, b.CreatePartitions(ctx, "t", 3))
+	require.NoError(t, p.ProduceSync(ctx, &producer.Record{Topic: "t", Partition: 2}).FirstErr())
+}

@@ -1,0 +1,226 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
+)
+
+type pending struct {
+	rec     *Record
+	promise func(*Record, error)
+	size    int
+}
+
+// part batches one partition's records; its run goroutine sends them in
+// order and owns the partition's sequence numbers.
+type part struct {
+	p  *Producer
+	tp topicPartition
+
+	mu      sync.Mutex
+	recs    []pending
+	bytes   int
+	firstAt time.Time // when the oldest pending record arrived
+
+	wakeCh chan struct{} // cap 1: a pending wake-up
+
+	// Owned by run.
+	seqOf int64 // producer id the sequence belongs to
+	seq   int32
+}
+
+func newPart(p *Producer, tp topicPartition) *part {
+	return &part{p: p, tp: tp, wakeCh: make(chan struct{}, 1), seqOf: -1}
+}
+
+func (pt *part) wake() {
+	select {
+	case pt.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (pt *part) add(r pending) {
+	pt.mu.Lock()
+	first := len(pt.recs) == 0
+	if first {
+		pt.firstAt = time.Now()
+	}
+	pt.recs = append(pt.recs, r)
+	pt.bytes += r.size
+	full := pt.bytes >= pt.p.opts.MaxBatchBytes
+	pt.mu.Unlock()
+	if first {
+		if o, ok := pt.p.opts.Partitioner.(BatchObserver); ok {
+			o.NewBatch(pt.tp.topic, pt.tp.partition)
+		}
+	}
+	if first || full || pt.p.flushing.Load() > 0 {
+		pt.wake()
+	}
+}
+
+// next takes the records to send now, at most one batch's worth, or says
+// how long the linger has left.
+func (pt *part) next() (batch []pending, wait time.Duration) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if len(pt.recs) == 0 {
+		return nil, 0
+	}
+	if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
+		pt.bytes < pt.p.opts.MaxBatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
+		return nil, left
+	}
+	n, size := 0, 0
+	for n < len(pt.recs) && (n == 0 || size+pt.recs[n].size <= pt.p.opts.MaxBatchBytes) {
+		size += pt.recs[n].size
+		n++
+	}
+	batch = append([]pending(nil), pt.recs[:n]...)
+	pt.recs = append(pt.recs[:0], pt.recs[n:]...)
+	pt.bytes -= size
+	pt.firstAt = time.Now()
+	return batch, 0
+}
+
+func (pt *part) closing() bool {
+	select {
+	case <-pt.p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// run sends batches until the producer closes and nothing is pending.
+func (pt *part) run() {
+	defer pt.p.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		batch, wait := pt.next()
+		switch {
+		case batch != nil:
+			pt.send(batch)
+			continue
+		case wait > 0:
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-pt.wakeCh:
+				timer.Stop()
+			case <-pt.p.done:
+				timer.Stop()
+			}
+			continue
+		case pt.closing():
+			return
+		}
+		select {
+		case <-pt.wakeCh:
+		case <-pt.p.done:
+		}
+	}
+}
+
+// send appends batch and completes every record's promise, then frees
+// the batch's room in the buffer.
+func (pt *part) send(batch []pending) {
+	size := 0
+	for _, r := range batch {
+		size += r.size
+	}
+	defer pt.p.buf.release(size, len(batch))
+	pt.deliver(batch)
+}
+
+// deliver appends batch, halving it while the topic refuses it as too
+// large (its max.message.bytes is below the producer's batch size).
+func (pt *part) deliver(batch []pending) {
+	if pt.p.abort.Load() {
+		pt.finish(batch, -1, partition.ErrClosed)
+		return
+	}
+	base, err := pt.appendBatch(batch)
+	if errors.Is(err, partition.ErrMessageTooLarge) && len(batch) > 1 {
+		half := len(batch) / 2
+		pt.deliver(batch[:half])
+		pt.deliver(batch[half:])
+		return
+	}
+	pt.finish(batch, base, err)
+}
+
+func (pt *part) finish(batch []pending, base int64, err error) {
+	for i, r := range batch {
+		if err == nil {
+			r.rec.Offset = base + int64(i)
+		}
+		r.promise(r.rec, err)
+	}
+}
+
+// appendBatch encodes batch with the next sequence and appends it,
+// retrying errors that may be transient. The same bytes are retried, so an
+// append whose acknowledgement was lost is deduplicated by the broker.
+func (pt *part) appendBatch(batch []pending) (int64, error) {
+	recs := make([]log.Record, len(batch))
+	for i, r := range batch {
+		recs[i] = *r.rec
+	}
+	var prod *log.Producer
+	if id := pt.p.id.Load(); id != nil {
+		if pt.seqOf != id.ID {
+			pt.seqOf, pt.seq = id.ID, 0
+		}
+		prod = &log.Producer{ID: id.ID, Epoch: id.Epoch, Sequence: pt.seq}
+	}
+	raw, err := log.Encode(nil, recs, pt.p.opts.Compression, prod, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	backoff := pt.p.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		base, err := pt.p.b.AppendBatch(context.Background(), pt.tp.topic, pt.tp.partition, raw)
+		if err == nil {
+			if prod != nil {
+				pt.seq = int32((int64(pt.seq) + int64(len(batch))) % (1 << 31))
+			}
+			return base, nil
+		}
+		if permanent(err) || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
+			if prod != nil && !permanent(err) {
+				// The batch may or may not be stored: its sequence cannot
+				// be reused, so take a new producer id.
+				_ = pt.p.newIdentity(context.Background())
+			}
+			return 0, err
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// permanent reports errors a retry cannot fix.
+func permanent(err error) bool {
+	for _, target := range []error{
+		partition.ErrClosed, partition.ErrMessageTooLarge, partition.ErrInvalidArgument,
+		partition.ErrOutOfOrderSequence, partition.ErrDuplicateSequence, partition.ErrProducerFenced,
+		partition.ErrCorruptStorage, topic.ErrUnknownTopic, topic.ErrUnknownPartition,
+		log.ErrCorruptBatch, log.ErrInvalidHeader, log.ErrEmptyBatch, log.ErrUnknownCodec,
+		context.Canceled, context.DeadlineExceeded,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
