@@ -196,6 +196,16 @@ func (b *Broker) Wait(ctx context.Context, topicName string, p int32, offset int
 	return part.Wait(ctx, offset)
 }
 
+// Changed returns a channel closed at the partition's next high watermark
+// move; see partition.Partition.Changed.
+func (b *Broker) Changed(topicName string, p int32) (<-chan struct{}, error) {
+	part, err := b.Partition(topicName, p)
+	if err != nil {
+		return nil, err
+	}
+	return part.Changed(), nil
+}
+
 // Watermarks returns a partition's log start offset and high watermark.
 func (b *Broker) Watermarks(topicName string, p int32) (logStart, highWatermark int64, err error) {
 	part, err := b.Partition(topicName, p)

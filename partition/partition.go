@@ -220,6 +220,12 @@ func (p *Partition) broadcast() {
 	close(*p.notify.Swap(&ch))
 }
 
+// Changed returns a channel that is closed the next time the high
+// watermark moves (or the partition closes). Check the watermark after
+// taking the channel, not before, so no move is missed. It lets a reader
+// wait on many partitions at once with one select.
+func (p *Partition) Changed() <-chan struct{} { return *p.notify.Load() }
+
 // Wait blocks until the high watermark is above offset, that is until a
 // record at offset or later can be read, or ctx is done, or the partition
 // closes.

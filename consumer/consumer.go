@@ -1,0 +1,344 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
+)
+
+// Record is a log record with its topic, partition and offset set.
+type Record = log.Record
+
+// ErrNotAssigned reports a Seek, Pause, Resume or Position on a partition
+// the consumer does not consume.
+var ErrNotAssigned = errors.New("cairn: partition not assigned")
+
+// Broker is what a Consumer needs from a broker. *cairn.Broker implements
+// it in-process.
+type Broker interface {
+	PartitionCount(topic string) (int, error)
+	Fetch(ctx context.Context, topic string, partition int32, offset int64, maxBytes int) (partition.Fetch, error)
+	Watermarks(topic string, partition int32) (logStart, highWatermark int64, err error)
+	OffsetForTime(ctx context.Context, topic string, partition int32, t time.Time) (int64, bool, error)
+	// Changed returns a channel closed at the partition's next append.
+	Changed(topic string, partition int32) (<-chan struct{}, error)
+}
+
+// TopicPartition names a partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// cursor is the consumer's position in one partition.
+type cursor struct {
+	tp       TopicPartition
+	offset   int64
+	start    Offset // where to go when !resolved
+	resolved bool
+	paused   bool
+	explicit bool   // assigned through Options.Partitions, not a subscription
+	gen      uint64 // bumped by Seek: a fetch begun before it is discarded
+}
+
+// Consumer reads records from assigned partitions, and from every
+// partition of subscribed topics. Poll and Records may be called from one
+// goroutine at a time; Seek, Pause, Resume, Position and Close from any.
+// A Consumer owns no goroutines.
+type Consumer struct {
+	b    Broker
+	opts Options
+
+	pollMu sync.Mutex // one Poll at a time
+
+	// mu guards the fields below.
+	mu          sync.Mutex
+	cursors     map[TopicPartition]*cursor
+	order       []TopicPartition // fetch order, rotated each poll for fairness
+	closed      bool
+	lastRefresh time.Time
+	wake        chan struct{} // closed and replaced by Seek, Resume and Close
+}
+
+// New returns a consumer of the topics and partitions in opts.
+func New(b Broker, opts *Options) (*Consumer, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.Topics = slices.Clone(o.Topics)
+	c := &Consumer{b: b, opts: o, cursors: map[TopicPartition]*cursor{}, wake: make(chan struct{})}
+	for t, parts := range o.Partitions {
+		for _, p := range parts {
+			c.addCursor(TopicPartition{t, p}, true)
+		}
+	}
+	c.refresh(true)
+	return c, nil
+}
+
+// addCursor starts consuming tp at the start position; mu is held.
+func (c *Consumer) addCursor(tp TopicPartition, explicit bool) {
+	if cur, ok := c.cursors[tp]; ok {
+		cur.explicit = cur.explicit || explicit
+		return
+	}
+	c.cursors[tp] = &cursor{tp: tp, start: c.opts.Start, explicit: explicit}
+	c.order = append(c.order, tp)
+}
+
+// refresh adds the partitions of subscribed topics, at most every
+// MetadataInterval unless forced.
+func (c *Consumer) refresh(force bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.opts.Topics) == 0 || !force && time.Since(c.lastRefresh) < c.opts.MetadataInterval {
+		return
+	}
+	c.lastRefresh = time.Now()
+	for _, t := range c.opts.Topics {
+		n, err := c.b.PartitionCount(t)
+		if err != nil {
+			continue // not created yet, or deleted: checked again later
+		}
+		for p := int32(0); p < int32(n); p++ {
+			c.addCursor(TopicPartition{t, p}, false)
+		}
+	}
+}
+
+// Fetches is what one Poll returns: records in per-partition order, and the
+// partitions that failed.
+type Fetches struct {
+	Records []*Record
+	Errors  []*FetchError
+
+	gens map[TopicPartition]uint64 // cursor generations after the poll
+}
+
+// Err joins the partition errors, or is nil.
+func (f Fetches) Err() error {
+	errs := make([]error, len(f.Errors))
+	for i, e := range f.Errors {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// Poll returns the next records from the consumer's partitions, waiting
+// until there is at least one record or partition error, or ctx is done
+// (then it returns ctx's error). Each record is returned once, in offset
+// order per partition, unless the user seeks back.
+func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	for {
+		if err := c.check(ctx); err != nil {
+			return Fetches{}, err
+		}
+		c.refresh(false)
+		f, wait, wake := c.fetchOnce(ctx)
+		if len(f.Records) > 0 || len(f.Errors) > 0 {
+			return f, nil
+		}
+		if err := c.waitAny(ctx, wait, wake); err != nil {
+			return Fetches{}, err
+		}
+	}
+}
+
+func (c *Consumer) check(ctx context.Context) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return partition.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// waitAny blocks until a partition changes, the consumer is woken, the
+// metadata interval passes (with subscriptions), or ctx is done.
+func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake chan struct{}) error {
+	cases := make([]reflect.SelectCase, 0, len(chans)+3)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(wake)})
+	if len(c.opts.Topics) > 0 {
+		t := time.NewTimer(c.opts.MetadataInterval)
+		defer t.Stop()
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)})
+	}
+	for _, ch := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	if chosen, _, _ := reflect.Select(cases); chosen == 0 {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Records iterates over records as Poll returns them, until ctx is done
+// or the consumer closes; that last error, and partition errors, are
+// yielded with a nil record. Breaking out of the loop is fine.
+func (c *Consumer) Records(ctx context.Context) iter.Seq2[*Record, error] {
+	return func(yield func(*Record, error) bool) {
+		for {
+			f, err := c.Poll(ctx)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, e := range f.Errors {
+				if !yield(nil, e) {
+					return
+				}
+			}
+			for i, r := range f.Records {
+				if !yield(r, nil) {
+					c.rewind(f, f.Records[i+1:])
+					return
+				}
+			}
+		}
+	}
+}
+
+// rewind moves cursors back to the first of rest, records a Poll returned
+// that the user did not take, unless a Seek moved them since.
+func (c *Consumer) rewind(f Fetches, rest []*Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	done := map[TopicPartition]bool{}
+	for _, r := range rest {
+		tp := TopicPartition{r.Topic, r.Partition}
+		if done[tp] {
+			continue
+		}
+		done[tp] = true
+		if cur, ok := c.cursors[tp]; ok && cur.gen == f.gens[tp] {
+			cur.offset, cur.resolved = r.Offset, true
+		}
+	}
+}
+
+// Seek moves a partition's position; the next Poll reads from there.
+func (c *Consumer) Seek(topicName string, p int32, to Offset) error {
+	return c.update(topicName, []int32{p}, func(cur *cursor) {
+		cur.start, cur.resolved = to, false
+		cur.gen++
+	})
+}
+
+// Pause stops fetching the given partitions until Resume; their positions
+// are kept.
+func (c *Consumer) Pause(topicName string, partitions ...int32) error {
+	return c.update(topicName, partitions, func(cur *cursor) { cur.paused = true })
+}
+
+// Resume undoes Pause.
+func (c *Consumer) Resume(topicName string, partitions ...int32) error {
+	return c.update(topicName, partitions, func(cur *cursor) { cur.paused = false })
+}
+
+// update applies f to the cursors of partitions if all are assigned, then
+// wakes a waiting Poll.
+func (c *Consumer) update(topicName string, partitions []int32, f func(*cursor)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return partition.ErrClosed
+	}
+	curs := make([]*cursor, len(partitions))
+	for i, p := range partitions {
+		cur, ok := c.cursors[TopicPartition{topicName, p}]
+		if !ok {
+			return fmt.Errorf("%w: %s/%d", ErrNotAssigned, topicName, p)
+		}
+		curs[i] = cur
+	}
+	for _, cur := range curs {
+		f(cur)
+	}
+	c.wakeLocked()
+	return nil
+}
+
+func (c *Consumer) wakeLocked() {
+	close(c.wake)
+	c.wake = make(chan struct{})
+}
+
+// Position returns the offset of the next record Poll returns for a
+// partition, resolving its start position if needed.
+func (c *Consumer) Position(ctx context.Context, topicName string, p int32) (int64, error) {
+	c.mu.Lock()
+	cur, ok := c.cursors[TopicPartition{topicName, p}]
+	if !ok {
+		c.mu.Unlock()
+		return 0, fmt.Errorf("%w: %s/%d", ErrNotAssigned, topicName, p)
+	}
+	snap := *cur
+	c.mu.Unlock()
+	if snap.resolved {
+		return snap.offset, nil
+	}
+	off, err := c.resolve(ctx, snap.tp, snap.start)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if cur.gen == snap.gen && !cur.resolved {
+		cur.offset, cur.resolved = off, true
+	}
+	c.mu.Unlock()
+	return off, nil
+}
+
+// Assignment returns the partitions the consumer reads, sorted.
+func (c *Consumer) Assignment() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := slices.Clone(c.order)
+	slices.SortFunc(out, func(a, b TopicPartition) int {
+		if a.Topic != b.Topic {
+			if a.Topic < b.Topic {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return out
+}
+
+// Close ends the consumer: a waiting Poll returns ErrClosed, as do later
+// calls. Close is idempotent.
+func (c *Consumer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.wakeLocked()
+	}
+	return nil
+}
+
+// isGone reports errors after which a subscribed partition is dropped.
+func isGone(err error) bool {
+	return errors.Is(err, topic.ErrUnknownTopic) || errors.Is(err, topic.ErrUnknownPartition) ||
+		errors.Is(err, partition.ErrClosed)
+}

@@ -1,0 +1,161 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/cairnlog/cairn/partition"
+)
+
+// fetchOnce reads once from each unpaused partition, in rotating order,
+// up to MaxPollRecords. It also returns the partitions' change channels,
+// taken before reading, so a waiter misses no append.
+func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan struct{}, wake chan struct{}) {
+	c.mu.Lock()
+	wake = c.wake
+	var snap []cursor
+	for _, tp := range c.order {
+		if cur := c.cursors[tp]; !cur.paused {
+			snap = append(snap, *cur)
+		}
+	}
+	if len(c.order) > 1 { // rotate so no partition starves the others
+		c.order = append(c.order[1:], c.order[0])
+	}
+	c.mu.Unlock()
+
+	for _, cur := range snap {
+		if len(f.Records) >= c.opts.MaxPollRecords {
+			break
+		}
+		if ch, err := c.b.Changed(cur.tp.Topic, cur.tp.Partition); err == nil {
+			chans = append(chans, ch)
+		}
+		recs, err := c.fetchPartition(ctx, &cur, c.opts.MaxPollRecords-len(f.Records))
+		if len(recs) > 0 {
+			if f.gens == nil {
+				f.gens = map[TopicPartition]uint64{}
+			}
+			f.gens[cur.tp] = cur.gen
+		}
+		if err != nil {
+			f.Errors = append(f.Errors, &FetchError{Topic: cur.tp.Topic, Partition: cur.tp.Partition, Err: err})
+			continue
+		}
+		f.Records = append(f.Records, recs...)
+	}
+	return f, chans, wake
+}
+
+// fetchPartition reads from one cursor snapshot and, if no Seek moved the
+// cursor meanwhile, advances it past what it returns.
+func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) ([]*Record, error) {
+	tp := snap.tp
+	offset := snap.offset
+	if !snap.resolved {
+		off, err := c.resolve(ctx, tp, snap.start)
+		if err != nil {
+			return nil, c.dropIfGone(tp, err)
+		}
+		offset = off
+		if !c.advance(snap, off) {
+			return nil, nil
+		}
+		snap.resolved = true
+	}
+	fetch, err := c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
+	var oe *partition.OffsetError
+	if errors.As(err, &oe) && c.opts.OnOutOfRange != ResetError {
+		to := Earliest()
+		if c.opts.OnOutOfRange == ResetLatest {
+			to = Latest()
+		}
+		c.reset(snap, to)
+		return nil, nil // the next round reads from the new position
+	}
+	if err != nil {
+		return nil, c.dropIfGone(tp, err)
+	}
+	var out []*Record
+	next := offset
+	for _, b := range fetch.Batches {
+		recs, err := b.Records(nil)
+		if err != nil {
+			return nil, &partition.Error{Topic: tp.Topic, Partition: tp.Partition, Offset: b.BaseOffset(),
+				Err: errors.Join(partition.ErrCorruptStorage, err)}
+		}
+		for i := range recs {
+			r := &recs[i]
+			if r.Offset < offset {
+				continue
+			}
+			if len(out) == limit {
+				break
+			}
+			r.Topic, r.Partition = tp.Topic, tp.Partition
+			out = append(out, r)
+			next = r.Offset + 1
+		}
+		if len(out) == limit {
+			break
+		}
+		next = b.LastOffset() + 1 // skip gaps a cleaner left at the batch's end
+	}
+	if !c.advance(snap, next) {
+		return nil, nil // Seek moved the cursor: these records are stale
+	}
+	return out, nil
+}
+
+// advance sets the cursor to offset if its generation is unchanged.
+func (c *Consumer) advance(snap *cursor, offset int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.cursors[snap.tp]
+	if !ok || cur.gen != snap.gen {
+		return false
+	}
+	cur.offset, cur.resolved = offset, true
+	return true
+}
+
+func (c *Consumer) reset(snap *cursor, to Offset) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.cursors[snap.tp]; ok && cur.gen == snap.gen {
+		cur.start, cur.resolved = to, false
+		c.wakeLocked() // so Poll reads from there at once
+	}
+}
+
+// dropIfGone stops consuming a subscribed partition whose topic went away;
+// the error is still reported once.
+func (c *Consumer) dropIfGone(tp TopicPartition, err error) error {
+	if !isGone(err) {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.cursors[tp]; ok && !cur.explicit {
+		delete(c.cursors, tp)
+		c.order = slices.DeleteFunc(c.order, func(x TopicPartition) bool { return x == tp })
+	}
+	return err
+}
+
+// resolve turns a start position into an offset.
+func (c *Consumer) resolve(ctx context.Context, tp TopicPartition, o Offset) (int64, error) {
+	switch o.kind {
+	case 2:
+		return o.at, nil
+	case 3:
+		off, _, err := c.b.OffsetForTime(ctx, tp.Topic, tp.Partition, o.t)
+		return off, err
+	}
+	logStart, hwm, err := c.b.Watermarks(tp.Topic, tp.Partition)
+	if o.kind == 1 {
+		return hwm, err
+	}
+	return logStart, err
+}

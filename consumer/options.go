@@ -1,0 +1,117 @@
+package consumer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cairnlog/cairn/partition"
+)
+
+// Offset is a start position: Earliest, Latest, At(n) or AtTime(t).
+type Offset struct {
+	kind int8 // 0 earliest, 1 latest, 2 exact, 3 time
+	at   int64
+	t    time.Time
+}
+
+// Earliest is the log start offset.
+func Earliest() Offset { return Offset{kind: 0} }
+
+// Latest is the high watermark: only records appended from now on.
+func Latest() Offset { return Offset{kind: 1} }
+
+// At is an exact offset. An offset outside the log is handled by
+// Options.OnOutOfRange.
+func At(offset int64) Offset { return Offset{kind: 2, at: offset} }
+
+// AtTime is the first offset whose record timestamp is at or after t (or
+// the high watermark if none is), found through the partition's time index.
+func AtTime(t time.Time) Offset { return Offset{kind: 3, t: t} }
+
+func (o Offset) String() string {
+	switch o.kind {
+	case 0:
+		return "earliest"
+	case 1:
+		return "latest"
+	case 2:
+		return fmt.Sprintf("offset %d", o.at)
+	}
+	return "time " + o.t.Format(time.RFC3339Nano)
+}
+
+// Reset says what to do when a position falls outside the log, for example
+// below the log start after retention deleted records.
+type Reset int8
+
+const (
+	// ResetEarliest moves to the log start offset (the default).
+	ResetEarliest Reset = iota
+	// ResetLatest moves to the high watermark.
+	ResetLatest
+	// ResetError leaves the position and reports ErrOffsetOutOfRange for
+	// the partition in every Poll until the user seeks.
+	ResetError
+)
+
+// Options configure a Consumer. Set Topics, Partitions, or both.
+type Options struct {
+	// Topics are consumed whole: every partition, including partitions
+	// and topics created later (checked every MetadataInterval).
+	Topics []string
+	// Partitions are consumed as assigned, by topic.
+	Partitions map[string][]int32
+	// Start is where partitions without a position begin; default
+	// Earliest, as franz-go (Kafka's Java client defaults to latest).
+	Start Offset
+	// OnOutOfRange is the reset policy for positions outside the log.
+	OnOutOfRange Reset
+	// MaxPollRecords caps the records one Poll returns; default 500.
+	MaxPollRecords int
+	// MaxPartitionBytes caps what one Poll reads from a partition (but at
+	// least one batch is read); default 1 MiB.
+	MaxPartitionBytes int
+	// MetadataInterval is how often subscribed topics are checked for new
+	// partitions while Poll waits; default 500ms.
+	MetadataInterval time.Duration
+}
+
+// EnsureDefaults fills unset fields and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o == nil {
+		o = &Options{}
+	}
+	if o.MaxPollRecords == 0 {
+		o.MaxPollRecords = 500
+	}
+	if o.MaxPartitionBytes == 0 {
+		o.MaxPartitionBytes = 1 << 20
+	}
+	if o.MetadataInterval == 0 {
+		o.MetadataInterval = 500 * time.Millisecond
+	}
+	return o
+}
+
+// Validate reports options that cannot work, wrapping ErrInvalidArgument.
+func (o *Options) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: consumer: %s", partition.ErrInvalidArgument, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case o.MaxPollRecords < 0 || o.MaxPartitionBytes < 0 || o.MetadataInterval < 0:
+		return bad("negative limit")
+	case o.OnOutOfRange < ResetEarliest || o.OnOutOfRange > ResetError:
+		return bad("unknown reset policy %d", o.OnOutOfRange)
+	case o.Start.kind == 2 && o.Start.at < 0:
+		return bad("negative start offset %d", o.Start.at)
+	}
+	for t, parts := range o.Partitions {
+		for _, p := range parts {
+			if p < 0 {
+				return bad("negative partition %d of %q", p, t)
+			}
+		}
+	}
+	return nil
+}
