@@ -1,0 +1,23 @@
+// Package consumer reads records from a broker's partitions: explicitly
+// assigned ones, or every partition of subscribed topics (including those
+// added later).
+//
+// # Usage
+//
+//	c, err := consumer.New(broker, &consumer.Options{
+//		Topics: []string{"orders"},
+//		Start:  consumer.AtTime(time.Now().Add(-time.Hour)), // or Earliest(), Latest(), At(n)
+//	})
+//	defer c.Close()
+//	for rec, err := range c.Records(ctx) {
+//		if err != nil { ... } // a partition error, or ctx's error at the end
+//		fmt.Println(rec.Topic, rec.Partition, rec.Offset, string(rec.Value))
+//	}
+//
+// Poll is the batch form: it returns the records available now, waiting
+// for the next append to any of the consumer's partitions when there are
+// none (one select over their change channels; no goroutines, no sleeps).
+// Records of a partition come in offset order, each once, unless Seek moves
+// back. Pause and Resume stop and restart partitions. A position outside
+// the log (after retention, say) is reset as Options.OnOutOfRange says.
+package consumer

@@ -1,0 +1,29 @@
+// Package producer writes records to a broker's partitions: it picks each
+// record's partition, batches records per partition, compresses batches,
+// bounds what it buffers, and (by default) makes appends idempotent.
+//
+// # Usage
+//
+//	p, err := producer.New(ctx, broker, nil) // *cairn.Broker implements producer.Broker
+//	defer p.Close(ctx)                       // sends what is buffered
+//
+//	// Synchronous: sends at once, never waits out the linger.
+//	res := p.ProduceSync(ctx, &producer.Record{Topic: "orders", Key: k, Value: v})
+//	if err := res.FirstErr(); err != nil { ... }
+//	fmt.Println(res[0].Record.Partition, res[0].Record.Offset)
+//
+//	// Asynchronous: the promise runs once the record is appended.
+//	p.Produce(ctx, &producer.Record{Topic: "orders", Value: v}, func(r *producer.Record, err error) { ... })
+//	err = p.Flush(ctx)
+//
+// Records with a key go to the partition Kafka's clients pick (murmur2);
+// keyless records stick to one partition per batch. Records of one
+// partition are appended in the order Produce was called. With idempotence
+// each batch carries the producer id and sequence numbers, so a batch whose
+// acknowledgement was lost is retried without being stored twice, even
+// across a broker restart.
+//
+// Errors come through the promise (or Results): the broker's sentinels
+// (cairn.ErrUnknownTopic, cairn.ErrMessageTooLarge, ...), ErrBufferFull
+// with Options.FailFast, and cairn.ErrClosed after Close.
+package producer
