@@ -342,3 +342,22 @@ func isGone(err error) bool {
 	return errors.Is(err, topic.ErrUnknownTopic) || errors.Is(err, topic.ErrUnknownPartition) ||
 		errors.Is(err, partition.ErrClosed)
 }
+
+// OffsetsForTimes returns, for each partition, the offset of the first
+// record whose timestamp is at or after the given time, as Kafka's
+// offsetsForTimes; a partition with no such record maps to -1. Lookups use
+// each partition's time index, not a scan.
+func (c *Consumer) OffsetsForTimes(ctx context.Context, times map[TopicPartition]time.Time) (map[TopicPartition]int64, error) {
+	out := make(map[TopicPartition]int64, len(times))
+	for tp, t := range times {
+		off, ok, err := c.b.OffsetForTime(ctx, tp.Topic, tp.Partition, t)
+		if err != nil {
+			return nil, &FetchError{Topic: tp.Topic, Partition: tp.Partition, Err: err}
+		}
+		if !ok {
+			off = -1
+		}
+		out[tp] = off
+	}
+	return out, nil
+}

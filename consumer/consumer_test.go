@@ -129,6 +129,24 @@ func TestStartPositions(t *testing.T) {
 		got := pollN(t, c, int(10-tc.first))
 		require.Equal(t, tc.first, got[0].Offset, tc.start.String())
 	}
+	c := newConsumer(t, b, &consumer.Options{Partitions: assign})
+	offs, err := c.OffsetsForTimes(ctx, map[consumer.TopicPartition]time.Time{
+		{Topic: "t", Partition: 0}: base.Add(2 * time.Second),
+		{Topic: "t", Partition: 1}: base,
+	})
+	require.ErrorIs(t, err, cairn.ErrUnknownPartition)
+	require.Nil(t, offs)
+	offs, err = c.OffsetsForTimes(ctx, map[consumer.TopicPartition]time.Time{
+		{Topic: "t", Partition: 0}: base.Add(2 * time.Second),
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), offs[consumer.TopicPartition{Topic: "t", Partition: 0}])
+	offs, err = c.OffsetsForTimes(ctx, map[consumer.TopicPartition]time.Time{
+		{Topic: "t", Partition: 0}: time.Now().Add(time.Hour),
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(-1), offs[consumer.TopicPartition{Topic: "t", Partition: 0}])
+
 	for _, start := range []consumer.Offset{consumer.Latest(), consumer.AtTime(time.Now().Add(time.Hour))} {
 		c := newConsumer(t, b, &consumer.Options{Partitions: assign, Start: start})
 		_, hwm, err := b.Watermarks("t", 0)

@@ -281,3 +281,15 @@ func TestPartitionsAddedLater(t *testing.T) {
 	require.NoError(t, b.CreatePartitions(ctx, "t", 3))
 	require.NoError(t, p.ProduceSync(ctx, &producer.Record{Topic: "t", Partition: 2}).FirstErr())
 }
+
+func TestUserPartitioner(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 4})
+	byLen := producer.PartitionerFunc(func(r *producer.Record, n int) int32 { return int32(len(r.Value) % n) })
+	p := newProducer(t, b, &producer.Options{Partitioner: byLen})
+	res := p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("abc")}, &producer.Record{Topic: "t", Value: []byte("abcdef")})
+	require.NoError(t, res.FirstErr())
+	require.Equal(t, int32(3), res[0].Record.Partition)
+	require.Equal(t, int32(2), res[1].Record.Partition)
+	bad := newProducer(t, b, &producer.Options{Partitioner: producer.PartitionerFunc(func(*producer.Record, int) int32 { return 9 })})
+	require.ErrorIs(t, bad.ProduceSync(ctx, &producer.Record{Topic: "t"}).FirstErr(), cairn.ErrUnknownPartition)
+}
