@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairnlog/cairn/group"
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
 	"github.com/cairnlog/cairn/topic"
@@ -28,8 +29,10 @@ type Broker struct {
 	db     *pebble.DB
 	lock   *pebble.Lock
 	topics *topic.Registry
+	groups *group.Coordinator
 
 	pidMu sync.Mutex // serializes producer id allocation
+	clean *cleanup   // retention and compaction (retention.go)
 
 	closed atomic.Bool
 	stop   chan struct{}  // closed by Close to end the syncer
@@ -68,11 +71,21 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		lock.Close()
 		return nil, fmt.Errorf("cairn: load topics in %s: %w", dir, err)
 	}
-	b := &Broker{dir: dir, opts: o, db: db, lock: lock, topics: reg, stop: make(chan struct{})}
+	groups, err := group.Open(group.Options{DB: db, Sync: o.Durability == SyncAlways, Now: o.Now,
+		InitialRebalanceDelay: o.InitialRebalanceDelay})
+	if err != nil {
+		reg.Close()
+		db.Close()
+		lock.Close()
+		return nil, fmt.Errorf("cairn: load groups in %s: %w", dir, err)
+	}
+	b := &Broker{dir: dir, opts: o, db: db, lock: lock, topics: reg, groups: groups, stop: make(chan struct{})}
+	groups.SetPartitions(b)
 	if o.Durability == SyncInterval {
 		b.wg.Add(1)
 		go b.syncLoop()
 	}
+	b.startCleanup()
 	return b, nil
 }
 
@@ -101,7 +114,7 @@ func (b *Broker) Close() error {
 	}
 	close(b.stop)
 	b.wg.Wait()
-	err := b.topics.Close()
+	err := errors.Join(b.groups.Close(), b.topics.Close())
 	if b.opts.Durability != SyncAlways {
 		// A clean close is durable at every level.
 		err = errors.Join(err, b.db.Flush())

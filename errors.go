@@ -3,6 +3,7 @@ package cairn
 import (
 	"errors"
 
+	"github.com/cairnlog/cairn/group"
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
 	"github.com/cairnlog/cairn/topic"
@@ -21,22 +22,34 @@ var (
 	ErrOutOfOrderSequence = partition.ErrOutOfOrderSequence
 	ErrDuplicateSequence  = partition.ErrDuplicateSequence
 	ErrProducerFenced     = partition.ErrProducerFenced
-	ErrUnknownTopic       = topic.ErrUnknownTopic
-	ErrUnknownPartition   = topic.ErrUnknownPartition
-	ErrTopicExists        = topic.ErrTopicExists
-	ErrInvalidTopic       = topic.ErrInvalidTopic
-	ErrInvalidPartitions  = topic.ErrInvalidPartitions
-	ErrInvalidConfig      = topic.ErrInvalidConfig
-	ErrCorruptBatch       = log.ErrCorruptBatch
-	ErrUnknownCodec       = log.ErrUnknownCodec
-	ErrInvalidHeader      = log.ErrInvalidHeader
-	ErrEmptyBatch         = log.ErrEmptyBatch
+	// Consumer groups' errors.
+	ErrInvalidGroupID       = group.ErrInvalidGroupID
+	ErrUnknownGroup         = group.ErrUnknownGroup
+	ErrUnknownMemberID      = group.ErrUnknownMemberID
+	ErrIllegalGeneration    = group.ErrIllegalGeneration
+	ErrRebalanceInProgress  = group.ErrRebalanceInProgress
+	ErrFencedInstanceID     = group.ErrFencedInstanceID
+	ErrNonEmptyGroup        = group.ErrNonEmptyGroup
+	ErrNotAssigned          = group.ErrNotAssigned
+	ErrInvalidOffset        = group.ErrInvalidOffset
+	ErrInconsistentProtocol = group.ErrInconsistentProtocol
+	ErrUnknownTopic         = topic.ErrUnknownTopic
+	ErrUnknownPartition     = topic.ErrUnknownPartition
+	ErrTopicExists          = topic.ErrTopicExists
+	ErrInvalidTopic         = topic.ErrInvalidTopic
+	ErrInvalidPartitions    = topic.ErrInvalidPartitions
+	ErrInvalidConfig        = topic.ErrInvalidConfig
+	ErrCorruptBatch         = log.ErrCorruptBatch
+	ErrUnknownCodec         = log.ErrUnknownCodec
+	ErrInvalidHeader        = log.ErrInvalidHeader
+	ErrEmptyBatch           = log.ErrEmptyBatch
 
 	// ErrLocked reports a data directory already opened by another Broker,
 	// in this process or another.
 	ErrLocked = errors.New("cairn: data directory in use")
-	// ErrInvalidOptions reports Options that fail Validate.
-	ErrInvalidOptions = errors.New("cairn: invalid options")
+	// ErrInvalidOptions reports Options that fail Validate. It is
+	// ErrInvalidArgument, which producer and consumer options also use.
+	ErrInvalidOptions = partition.ErrInvalidArgument
 )
 
 // Struct errors with a location, usable with errors.As.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cairnlog/cairn/compaction"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -56,6 +57,17 @@ type Options struct {
 	SyncInterval time.Duration
 	// Now is the broker's clock (log append times); nil means time.Now.
 	Now func() time.Time
+	// InitialRebalanceDelay holds the first rebalance of an empty consumer
+	// group so members starting together join one generation, as Kafka's
+	// group.initial.rebalance.delay.ms (3s there); default 0.
+	InitialRebalanceDelay time.Duration
+	// CleanupInterval is how often the background cleanup applies
+	// retention (cleanup.policy delete) and cleans compacted topics
+	// (compact); default 15s, negative disables it (Broker.Cleanup still
+	// runs a pass on demand).
+	CleanupInterval time.Duration
+	// Cleaner tunes the log cleaner: its key map size bounds its memory.
+	Cleaner compaction.Options
 	// Pebble, if set, may adjust the Pebble options Cairn chose before the
 	// store opens (cache size, say). Cairn sets FS and Lock after it.
 	Pebble func(*pebble.Options)
@@ -76,6 +88,10 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CleanupInterval == 0 {
+		o.CleanupInterval = 15 * time.Second
+	}
+	o.Cleaner.EnsureDefaults()
 	return o
 }
 
@@ -84,8 +100,14 @@ func (o *Options) Validate() error {
 	if o.Durability < SyncAlways || o.Durability > NoSync {
 		return fmt.Errorf("%w: durability %d", ErrInvalidOptions, int(o.Durability))
 	}
+	if o.InitialRebalanceDelay < 0 {
+		return fmt.Errorf("%w: negative initial rebalance delay", ErrInvalidOptions)
+	}
 	if o.SyncInterval < 0 {
 		return fmt.Errorf("%w: negative sync interval %v", ErrInvalidOptions, o.SyncInterval)
+	}
+	if err := o.Cleaner.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidOptions, err)
 	}
 	return nil
 }

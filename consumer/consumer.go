@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnlog/cairn/group"
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
 	"github.com/cairnlog/cairn/topic"
@@ -34,10 +35,7 @@ type Broker interface {
 }
 
 // TopicPartition names a partition.
-type TopicPartition struct {
-	Topic     string
-	Partition int32
-}
+type TopicPartition = group.TopicPartition
 
 // cursor is the consumer's position in one partition.
 type cursor struct {
@@ -60,6 +58,13 @@ type Consumer struct {
 
 	pollMu sync.Mutex // one Poll at a time
 
+	gm *member // nil unless Options.Group is set
+
+	// done ends with Close, cancelling a Poll blocked in a rebalance.
+	done   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // async commits
+
 	// mu guards the fields below.
 	mu          sync.Mutex
 	cursors     map[TopicPartition]*cursor
@@ -81,9 +86,20 @@ func New(b Broker, opts *Options) (*Consumer, error) {
 	}
 	o.Topics = slices.Clone(o.Topics)
 	c := &Consumer{b: b, opts: o, cursors: map[TopicPartition]*cursor{}, wake: make(chan struct{})}
+	c.done, c.cancel = context.WithCancel(context.Background())
+	if o.Group != "" {
+		gb, ok := b.(GroupBroker)
+		if !ok {
+			c.cancel()
+			return nil, fmt.Errorf("%w: consumer: broker %T has no group coordinator", partition.ErrInvalidArgument, b)
+		}
+		c.gm = newMember(c, gb)
+		go c.gm.heartbeats()
+		return c, nil // partitions come from the group's assignment
+	}
 	for t, parts := range o.Partitions {
 		for _, p := range parts {
-			c.addCursor(TopicPartition{t, p}, true)
+			c.addCursor(TopicPartition{Topic: t, Partition: p}, true)
 		}
 	}
 	c.refresh(true)
@@ -103,6 +119,10 @@ func (c *Consumer) addCursor(tp TopicPartition, explicit bool) {
 // refresh adds the partitions of subscribed topics, at most every
 // MetadataInterval unless forced.
 func (c *Consumer) refresh(force bool) {
+	if c.gm != nil {
+		c.gm.checkTopics()
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.opts.Topics) == 0 || !force && time.Since(c.lastRefresh) < c.opts.MetadataInterval {
@@ -115,7 +135,7 @@ func (c *Consumer) refresh(force bool) {
 			continue // not created yet, or deleted: checked again later
 		}
 		for p := int32(0); p < int32(n); p++ {
-			c.addCursor(TopicPartition{t, p}, false)
+			c.addCursor(TopicPartition{Topic: t, Partition: p}, false)
 		}
 	}
 }
@@ -145,9 +165,25 @@ func (f Fetches) Err() error {
 func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
 	c.pollMu.Lock()
 	defer c.pollMu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(c.done, cancel) // Close interrupts a rebalance
+	defer stop()
+	if c.gm != nil {
+		c.gm.polled()
+		c.maybeAutoCommit(ctx)
+	}
 	for {
 		if err := c.check(ctx); err != nil {
 			return Fetches{}, err
+		}
+		if c.gm != nil && c.gm.needsJoin() {
+			if err := c.gm.join(ctx); err != nil {
+				if cerr := c.check(ctx); cerr != nil {
+					return Fetches{}, cerr
+				}
+				return Fetches{}, err
+			}
 		}
 		c.refresh(false)
 		f, wait, wake := c.fetchOnce(ctx)
@@ -177,7 +213,7 @@ func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake ch
 	cases = append(cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(wake)})
-	if len(c.opts.Topics) > 0 {
+	if len(c.opts.Topics) > 0 || c.gm != nil {
 		t := time.NewTimer(c.opts.MetadataInterval)
 		defer t.Stop()
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)})
@@ -224,7 +260,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 	defer c.mu.Unlock()
 	done := map[TopicPartition]bool{}
 	for _, r := range rest {
-		tp := TopicPartition{r.Topic, r.Partition}
+		tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		if done[tp] {
 			continue
 		}
@@ -264,7 +300,7 @@ func (c *Consumer) update(topicName string, partitions []int32, f func(*cursor))
 	}
 	curs := make([]*cursor, len(partitions))
 	for i, p := range partitions {
-		cur, ok := c.cursors[TopicPartition{topicName, p}]
+		cur, ok := c.cursors[TopicPartition{Topic: topicName, Partition: p}]
 		if !ok {
 			return fmt.Errorf("%w: %s/%d", ErrNotAssigned, topicName, p)
 		}
@@ -286,7 +322,7 @@ func (c *Consumer) wakeLocked() {
 // partition, resolving its start position if needed.
 func (c *Consumer) Position(ctx context.Context, topicName string, p int32) (int64, error) {
 	c.mu.Lock()
-	cur, ok := c.cursors[TopicPartition{topicName, p}]
+	cur, ok := c.cursors[TopicPartition{Topic: topicName, Partition: p}]
 	if !ok {
 		c.mu.Unlock()
 		return 0, fmt.Errorf("%w: %s/%d", ErrNotAssigned, topicName, p)
@@ -327,13 +363,29 @@ func (c *Consumer) Assignment() []TopicPartition {
 
 // Close ends the consumer: a waiting Poll returns ErrClosed, as do later
 // calls. Close is idempotent.
+//
+// In a group, Close first commits positions (with auto-commit), calls
+// OnRevoked and leaves the group, so the partitions move at once; a static
+// member (InstanceID) does not leave, and keeps its partitions if it comes
+// back within the session timeout.
 func (c *Consumer) Close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed {
-		c.closed = true
-		c.wakeLocked()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
 	}
+	c.closed = true
+	c.wakeLocked()
+	c.mu.Unlock()
+	c.cancel()
+	c.pollMu.Lock() // wait for a Poll in flight
+	defer c.pollMu.Unlock()
+	if c.gm != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
+		defer cancel()
+		c.gm.leave(ctx)
+	}
+	c.wg.Wait()
 	return nil
 }
 

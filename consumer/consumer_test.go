@@ -19,6 +19,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var ctx = context.Background()
 
+var errorsIs = errors.Is
+
 func newBroker(t *testing.T, topics map[string]int) *cairn.Broker {
 	t.Helper()
 	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem()})

@@ -1,9 +1,11 @@
 package consumer
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/cairnlog/cairn/group"
 	"github.com/cairnlog/cairn/partition"
 )
 
@@ -74,7 +76,45 @@ type Options struct {
 	// MetadataInterval is how often subscribed topics are checked for new
 	// partitions while Poll waits; default 500ms.
 	MetadataInterval time.Duration
+
+	// Group makes the consumer a member of a consumer group sharing the
+	// partitions of Topics with the group's other members (in this process
+	// or, through the Kafka listener, elsewhere). Partitions must be empty.
+	// Positions start at the group's committed offsets, else at Start.
+	Group string
+	// InstanceID makes the member static: closing does not leave the
+	// group, and a restart within SessionTimeout gets the same partitions
+	// back without a rebalance.
+	InstanceID string
+	// Assignors in order of preference; default cooperative-sticky, then
+	// range (the first is used to decide eager or cooperative rebalancing
+	// until the group has chosen).
+	Assignors []group.Assignor
+	// SessionTimeout: a member not heard from for this long is removed;
+	// default 45s. HeartbeatInterval: how often the consumer's heartbeat
+	// goroutine reports; default 3s (and at most SessionTimeout/3).
+	SessionTimeout, HeartbeatInterval time.Duration
+	// RebalanceTimeout: members must rejoin (by polling) within it during a
+	// rebalance, and a consumer that does not poll for longer leaves the
+	// group, as Kafka's max.poll.interval.ms; default 5 minutes.
+	RebalanceTimeout time.Duration
+	// DisableAutoCommit turns off committing positions automatically.
+	// With auto-commit, Poll commits every AutoCommitInterval (default 5s)
+	// the positions reached by earlier polls, that is records the user had
+	// and processed before calling Poll again; never records it has not
+	// yet returned. Positions are also committed before partitions are
+	// revoked and on Close.
+	DisableAutoCommit  bool
+	AutoCommitInterval time.Duration
+	// OnAssigned runs in Poll after partitions are assigned (positions are
+	// set; Seek may move them). OnRevoked runs in Poll before partitions
+	// move to another member, after the auto-commit, so the user can
+	// commit. OnLost runs when the group dropped this member (session
+	// timeout): committing is no longer possible; it defaults to OnRevoked.
+	OnAssigned, OnRevoked, OnLost func(ctx context.Context, c *Consumer, partitions []TopicPartition)
 }
+
+func (o *Options) autoCommit() bool { return !o.DisableAutoCommit }
 
 // EnsureDefaults fills unset fields and returns o.
 func (o *Options) EnsureDefaults() *Options {
@@ -90,7 +130,28 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.MetadataInterval == 0 {
 		o.MetadataInterval = 500 * time.Millisecond
 	}
+	if o.Group != "" {
+		o.ensureGroupDefaults()
+	}
 	return o
+}
+
+func (o *Options) ensureGroupDefaults() {
+	if len(o.Assignors) == 0 {
+		o.Assignors = []group.Assignor{group.CooperativeSticky(), group.Range()}
+	}
+	if o.SessionTimeout == 0 {
+		o.SessionTimeout = 45 * time.Second
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = min(3*time.Second, o.SessionTimeout/3)
+	}
+	if o.RebalanceTimeout == 0 {
+		o.RebalanceTimeout = 5 * time.Minute
+	}
+	if o.AutoCommitInterval == 0 {
+		o.AutoCommitInterval = 5 * time.Second
+	}
 }
 
 // Validate reports options that cannot work, wrapping ErrInvalidArgument.
@@ -105,6 +166,21 @@ func (o *Options) Validate() error {
 		return bad("unknown reset policy %d", o.OnOutOfRange)
 	case o.Start.kind == 2 && o.Start.at < 0:
 		return bad("negative start offset %d", o.Start.at)
+	}
+	if o.Group != "" {
+		switch {
+		case len(o.Partitions) > 0:
+			return bad("a group consumer gets its partitions from the group; Partitions must be empty")
+		case len(o.Topics) == 0:
+			return bad("a group consumer needs Topics")
+		case o.SessionTimeout < 0 || o.HeartbeatInterval <= 0 || o.RebalanceTimeout < 0 || o.AutoCommitInterval < 0:
+			return bad("negative group timeout")
+		}
+		for _, a := range o.Assignors {
+			if a == nil {
+				return bad("nil assignor")
+			}
+		}
 	}
 	for t, parts := range o.Partitions {
 		for _, p := range parts {

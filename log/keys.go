@@ -15,8 +15,17 @@ const (
 	// PrefixTime: x | topicID u32 | partition u32 | maxTimestamp u64 ->
 	// last offset of the first batch whose max timestamp reached it.
 	PrefixTime byte = 'x'
+	// PrefixKey: k | topicID u32 | partition u32 | record key -> offset
+	// u64 of the key's latest record (compacted topics' table view).
+	PrefixKey byte = 'k'
+	// PrefixClean: c | topicID u32 | partition u32 -> cleaner checkpoint
+	// and counters.
+	PrefixClean byte = 'c'
 	// PrefixTopic: t | name -> topic descriptor.
 	PrefixTopic byte = 't'
+	// PrefixGroupOffsets: o | len u16 | group | len u16 | topic |
+	// partition u32 -> committed offset (package group).
+	PrefixGroupOffsets byte = 'o'
 	// PrefixMeta: m | name -> broker metadata.
 	PrefixMeta byte = 'm'
 )
@@ -53,7 +62,7 @@ func DataKeyOffset(key []byte) (int64, bool) {
 
 // PartitionPrefixes lists the key spaces that hold one partition's data;
 // deleting a topic clears all of them.
-var PartitionPrefixes = []byte{PrefixData, PrefixPartition, PrefixProducer, PrefixTime}
+var PartitionPrefixes = []byte{PrefixData, PrefixPartition, PrefixProducer, PrefixTime, PrefixKey, PrefixClean}
 
 // PrefixEnd returns the smallest key greater than every key with prefix p.
 func PrefixEnd(p []byte) []byte {

@@ -1,0 +1,92 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cairnlog/cairn/group"
+)
+
+// Commit commits offsets for the consumer's group (the offset is the next
+// one to consume, as in Kafka), with optional metadata. Commits are fenced:
+// after a rebalance took a partition away, or the group dropped this
+// member, the commit fails with ErrIllegalGeneration, ErrUnknownMemberID or
+// ErrNotAssigned and changes nothing.
+func (c *Consumer) Commit(ctx context.Context, offsets map[TopicPartition]group.Committed) error {
+	if c.gm == nil {
+		return errNoGroup
+	}
+	id, gen := c.gm.identity()
+	if id == "" {
+		return fmt.Errorf("%w: not a member of group %q now", group.ErrUnknownMemberID, c.opts.Group)
+	}
+	return c.gm.api.CommitOffsets(ctx, group.CommitRequest{Group: c.opts.Group, MemberID: id,
+		InstanceID: c.opts.InstanceID, Generation: gen, Offsets: offsets})
+}
+
+// CommitRecords commits, per partition, the offset after the last of recs.
+func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
+	offsets := map[TopicPartition]group.Committed{}
+	for _, r := range recs {
+		tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
+		if cur, ok := offsets[tp]; !ok || r.Offset+1 > cur.Offset {
+			offsets[tp] = group.Committed{Offset: r.Offset + 1}
+		}
+	}
+	return c.Commit(ctx, offsets)
+}
+
+// CommitAsync commits in the background and calls done (if not nil) with
+// the outcome. Close waits for commits in flight.
+func (c *Consumer) CommitAsync(offsets map[TopicPartition]group.Committed, done func(error)) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
+		defer cancel()
+		err := c.Commit(ctx, offsets)
+		if done != nil {
+			done(err)
+		}
+	}()
+}
+
+// Committed returns the group's committed offsets for partitions (all of
+// them when none are named).
+func (c *Consumer) Committed(ctx context.Context, tps ...TopicPartition) (map[TopicPartition]group.Committed, error) {
+	if c.gm == nil {
+		return nil, errNoGroup
+	}
+	return c.gm.api.FetchOffsets(ctx, c.opts.Group, tps...)
+}
+
+// commitPositions commits the current positions of tps: offsets after the
+// records Poll has already returned.
+func (c *Consumer) commitPositions(ctx context.Context, tps []TopicPartition) error {
+	offsets := map[TopicPartition]group.Committed{}
+	c.mu.Lock()
+	for _, tp := range tps {
+		if cur, ok := c.cursors[tp]; ok && cur.resolved {
+			offsets[tp] = group.Committed{Offset: cur.offset}
+		}
+	}
+	c.mu.Unlock()
+	if len(offsets) == 0 {
+		return nil
+	}
+	return c.Commit(ctx, offsets)
+}
+
+// maybeAutoCommit commits, at the start of a Poll, the positions reached
+// by earlier polls: the user has processed those records by now.
+func (c *Consumer) maybeAutoCommit(ctx context.Context) {
+	if !c.opts.autoCommit() || time.Since(c.gm.lastCommit) < c.opts.AutoCommitInterval {
+		return
+	}
+	c.gm.lastCommit = time.Now()
+	c.gm.mu.Lock()
+	owned := c.gm.owned
+	c.gm.mu.Unlock()
+	_ = c.commitPositions(ctx, owned)
+}

@@ -1,0 +1,385 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cairnlog/cairn/group"
+	"github.com/cairnlog/cairn/partition"
+)
+
+// GroupBroker is a Broker with a group coordinator. *cairn.Broker is one.
+type GroupBroker interface {
+	Broker
+	group.API
+}
+
+// member is a consumer's group membership. The polling goroutine joins,
+// syncs and moves partitions; the heartbeat goroutine only raises flags.
+type member struct {
+	c   *Consumer
+	api GroupBroker
+
+	mu         sync.Mutex // guards the fields below
+	id         string
+	generation int32
+	protocol   string
+	leader     bool
+	owned      []TopicPartition
+	rejoin     bool // a rebalance is needed: Poll joins again
+	lost       bool // the coordinator dropped us: owned partitions are lost
+	lastPoll   time.Time
+	counts     map[string]int32 // topic sizes the assignment was made for
+
+	lastCommit time.Time // used by the polling goroutine only
+
+	stop chan struct{} // closed to end the heartbeat goroutine
+	done chan struct{} // closed when it has ended
+}
+
+func newMember(c *Consumer, api GroupBroker) *member {
+	return &member{c: c, api: api, generation: -1, rejoin: true, lastPoll: time.Now(),
+		stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (m *member) assignor(name string) group.Assignor {
+	for _, a := range m.c.opts.Assignors {
+		if a.Name() == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// polled records that the user polled, and says whether a join is due.
+func (m *member) polled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastPoll = time.Now()
+	return m.rejoin
+}
+
+func (m *member) needsJoin() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rejoin
+}
+
+// heartbeats runs until stop: it keeps the session alive, and flags a
+// rejoin when the coordinator asks for one. A user who stops polling for
+// longer than the rebalance timeout leaves the group, as Kafka's
+// max.poll.interval.ms.
+func (m *member) heartbeats() {
+	defer close(m.done)
+	t := time.NewTicker(m.c.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		id, gen, idle := m.id, m.generation, time.Since(m.lastPoll)
+		m.mu.Unlock()
+		if id == "" {
+			continue
+		}
+		if idle > m.c.opts.RebalanceTimeout {
+			_ = m.api.LeaveGroup(context.Background(), m.c.opts.Group, group.MemberIdentity{MemberID: id, InstanceID: m.c.opts.InstanceID})
+			m.flag(true)
+			continue
+		}
+		err := m.api.Heartbeat(context.Background(), group.HeartbeatRequest{Group: m.c.opts.Group,
+			MemberID: id, InstanceID: m.c.opts.InstanceID, Generation: gen})
+		switch {
+		case errors.Is(err, group.ErrRebalanceInProgress):
+			m.flag(false)
+		case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrIllegalGeneration),
+			errors.Is(err, group.ErrFencedInstanceID):
+			m.flag(true)
+		}
+	}
+}
+
+// flag asks the polling goroutine to rejoin; lost says our partitions
+// were taken away without a chance to commit.
+func (m *member) flag(lost bool) {
+	m.mu.Lock()
+	m.rejoin = true
+	if lost {
+		m.lost, m.id, m.generation = true, "", -1
+	}
+	m.mu.Unlock()
+	m.c.mu.Lock()
+	m.c.wakeLocked()
+	m.c.mu.Unlock()
+}
+
+// join runs rebalances until this member has a stable assignment. It is
+// called by Poll, so a member that does not poll does not rejoin and is
+// removed after the rebalance timeout.
+func (m *member) join(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m.dropLost(ctx)
+		m.mu.Lock()
+		id, owned, cooperative := m.id, slices.Clone(m.owned), m.cooperative()
+		m.rejoin = false
+		m.mu.Unlock()
+		if !cooperative && len(owned) > 0 {
+			m.revoke(ctx, owned) // eager: give everything up before joining
+			owned = nil
+		}
+		resp, err := m.api.JoinGroup(ctx, group.JoinRequest{
+			Group: m.c.opts.Group, MemberID: id, InstanceID: m.c.opts.InstanceID,
+			ProtocolType: group.ConsumerProtocol, Protocols: m.protocols(owned),
+			SessionTimeout: m.c.opts.SessionTimeout, RebalanceTimeout: m.c.opts.RebalanceTimeout,
+			ClientID: "cairn-consumer",
+		})
+		if retry, err := m.retryable(err); retry {
+			continue
+		} else if err != nil {
+			return err
+		}
+		m.mu.Lock()
+		m.id, m.generation, m.protocol, m.leader = resp.MemberID, resp.Generation, resp.Protocol, resp.LeaderID == resp.MemberID
+		m.mu.Unlock()
+		var plan map[string][]byte
+		if resp.LeaderID == resp.MemberID {
+			if plan, err = m.plan(resp); err != nil {
+				return err
+			}
+		}
+		raw, err := m.api.SyncGroup(ctx, group.SyncRequest{Group: m.c.opts.Group, MemberID: resp.MemberID,
+			InstanceID: m.c.opts.InstanceID, Generation: resp.Generation, Assignments: plan})
+		if retry, err := m.retryable(err); retry {
+			continue
+		} else if err != nil {
+			return err
+		}
+		assigned, err := group.DecodeAssignment(raw)
+		if err != nil {
+			return fmt.Errorf("cairn: group %q sent an undecodable assignment: %w", m.c.opts.Group, err)
+		}
+		if err := m.apply(ctx, assigned); err != nil {
+			return err
+		}
+		if !m.needsJoin() {
+			return nil
+		}
+	}
+}
+
+// retryable sorts a join or sync error: rebalances and fencing mean "join
+// again" (with a fresh member id when the old one is gone).
+func (m *member) retryable(err error) (bool, error) {
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, group.ErrRebalanceInProgress):
+		return true, nil
+	case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrIllegalGeneration),
+		errors.Is(err, group.ErrFencedInstanceID):
+		m.mu.Lock()
+		m.lost, m.id, m.generation = len(m.owned) > 0, "", -1
+		m.mu.Unlock()
+		return true, nil
+	}
+	return false, err
+}
+
+func (m *member) cooperative() bool {
+	a := m.assignor(m.protocol)
+	if a == nil { // before the first join: go by our first choice
+		a = m.c.opts.Assignors[0]
+	}
+	return a.Cooperative()
+}
+
+func (m *member) protocols(owned []TopicPartition) []group.Protocol {
+	m.mu.Lock()
+	gen := m.generation
+	m.mu.Unlock()
+	meta := group.EncodeSubscription(m.c.opts.Topics, owned, gen)
+	ps := make([]group.Protocol, len(m.c.opts.Assignors))
+	for i, a := range m.c.opts.Assignors {
+		ps[i] = group.Protocol{Name: a.Name(), Metadata: meta}
+	}
+	return ps
+}
+
+// plan runs the chosen assignor on the leader.
+func (m *member) plan(resp group.JoinResponse) (map[string][]byte, error) {
+	a := m.assignor(resp.Protocol)
+	if a == nil {
+		return nil, fmt.Errorf("%w: group chose %q", group.ErrInconsistentProtocol, resp.Protocol)
+	}
+	var subs []group.Subscription
+	counts := map[string]int32{}
+	for _, mem := range resp.Members {
+		s, err := group.DecodeSubscription(mem.MemberID, mem.InstanceID, mem.Metadata)
+		if err != nil {
+			continue // a member we cannot read gets nothing
+		}
+		subs = append(subs, s)
+		for _, t := range s.Topics {
+			if n, err := m.c.b.PartitionCount(t); err == nil {
+				counts[t] = int32(n)
+			}
+		}
+	}
+	m.mu.Lock()
+	m.counts = counts
+	m.mu.Unlock()
+	plan := map[string][]byte{}
+	assigned := a.Assign(subs, counts)
+	for _, mem := range resp.Members {
+		plan[mem.MemberID] = group.EncodeAssignment(assigned[mem.MemberID])
+	}
+	return plan, nil
+}
+
+// apply moves partitions to the new assignment: revoked ones first (the
+// user may commit in OnRevoked), then the new ones from their committed
+// offsets. A cooperative member that gave partitions up rejoins at once so
+// they can be assigned.
+func (m *member) apply(ctx context.Context, assigned []TopicPartition) error {
+	m.mu.Lock()
+	owned := m.owned
+	m.mu.Unlock()
+	revoked := minus(owned, assigned)
+	added := minus(assigned, owned)
+	if len(revoked) > 0 {
+		m.revoke(ctx, revoked)
+		m.mu.Lock()
+		m.rejoin = true
+		m.mu.Unlock()
+	}
+	committed, err := m.api.FetchOffsets(ctx, m.c.opts.Group, added...)
+	if err != nil {
+		return err
+	}
+	m.c.mu.Lock()
+	for _, tp := range added {
+		m.c.addCursor(tp, true)
+		if com, ok := committed[tp]; ok {
+			m.c.cursors[tp].start = At(com.Offset)
+		}
+	}
+	m.c.wakeLocked()
+	m.c.mu.Unlock()
+	m.mu.Lock()
+	m.owned = slices.Clone(assigned)
+	m.mu.Unlock()
+	if len(added) > 0 && m.c.opts.OnAssigned != nil {
+		m.c.opts.OnAssigned(ctx, m.c, added)
+	}
+	return nil
+}
+
+// revoke gives partitions up: auto-commits their positions, calls
+// OnRevoked, then stops fetching them.
+func (m *member) revoke(ctx context.Context, tps []TopicPartition) {
+	if m.c.opts.autoCommit() {
+		_ = m.c.commitPositions(ctx, tps)
+	}
+	if m.c.opts.OnRevoked != nil {
+		m.c.opts.OnRevoked(ctx, m.c, tps)
+	}
+	m.drop(tps)
+}
+
+// dropLost handles partitions the coordinator took away: no commit is
+// possible, OnLost (or OnRevoked) is told, and they stop being fetched.
+func (m *member) dropLost(ctx context.Context) {
+	m.mu.Lock()
+	lost, owned := m.lost, m.owned
+	m.lost = false
+	m.mu.Unlock()
+	if !lost || len(owned) == 0 {
+		return
+	}
+	if cb := m.c.opts.OnLost; cb != nil {
+		cb(ctx, m.c, owned)
+	} else if cb := m.c.opts.OnRevoked; cb != nil {
+		cb(ctx, m.c, owned)
+	}
+	m.drop(owned)
+}
+
+func (m *member) drop(tps []TopicPartition) {
+	m.c.mu.Lock()
+	for _, tp := range tps {
+		delete(m.c.cursors, tp)
+	}
+	m.c.order = slices.DeleteFunc(m.c.order, func(tp TopicPartition) bool { return slices.Contains(tps, tp) })
+	m.c.mu.Unlock()
+	m.mu.Lock()
+	m.owned = minus(m.owned, tps)
+	m.mu.Unlock()
+}
+
+// leave ends membership on Close: commit, revoke, leave (static members
+// stay, so a restart within the session timeout keeps the assignment).
+func (m *member) leave(ctx context.Context) {
+	close(m.stop)
+	<-m.done
+	m.mu.Lock()
+	id, owned := m.id, m.owned
+	m.mu.Unlock()
+	if id == "" {
+		return
+	}
+	if len(owned) > 0 {
+		m.revoke(ctx, owned)
+	}
+	if m.c.opts.InstanceID == "" {
+		_ = m.api.LeaveGroup(ctx, m.c.opts.Group, group.MemberIdentity{MemberID: id})
+	}
+}
+
+// checkTopics flags a rejoin on the leader when a subscribed topic's
+// partition count changed, so new partitions get assigned.
+func (m *member) checkTopics() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.leader || m.id == "" {
+		return
+	}
+	for _, t := range m.c.opts.Topics {
+		n, err := m.c.b.PartitionCount(t)
+		if err == nil && int32(n) != m.counts[t] {
+			m.rejoin = true
+			return
+		}
+	}
+}
+
+func minus(a, b []TopicPartition) []TopicPartition {
+	var out []TopicPartition
+	for _, tp := range a {
+		if !slices.Contains(b, tp) {
+			out = append(out, tp)
+		}
+	}
+	return out
+}
+
+// identity returns what a commit must carry.
+func (m *member) identity() (id string, generation int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.id == "" {
+		return "", -2 // no membership: a commit is refused as unknown
+	}
+	return m.id, m.generation
+}
+
+var errNoGroup = fmt.Errorf("%w: consumer has no group", partition.ErrInvalidArgument)

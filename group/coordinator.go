@@ -1,0 +1,187 @@
+package group
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Partitions is what the coordinator needs to know about the log, for lag
+// and offset resets. *cairn.Broker implements it.
+type Partitions interface {
+	PartitionCount(topic string) (int, error)
+	Watermarks(topic string, partition int32) (logStart, highWatermark int64, err error)
+	OffsetForTime(ctx context.Context, topic string, partition int32, t time.Time) (int64, bool, error)
+}
+
+// Options configure a Coordinator.
+type Options struct {
+	// DB stores committed offsets; it is borrowed, not closed.
+	DB *pebble.DB
+	// Sync makes commits wait for fsync.
+	Sync bool
+	// Partitions answers lag and reset questions.
+	Partitions Partitions
+	// InitialRebalanceDelay holds the first rebalance of an empty group so
+	// members joining together land in one generation, as Kafka's
+	// group.initial.rebalance.delay.ms; default 0.
+	InitialRebalanceDelay time.Duration
+	// MinSessionTimeout and MaxSessionTimeout bound members' session
+	// timeouts; defaults 10ms and 30 minutes.
+	MinSessionTimeout, MaxSessionTimeout time.Duration
+	// Now is the clock for commit times; nil means time.Now.
+	Now func() time.Time
+}
+
+// Coordinator runs every group of a broker. Each group is a state machine
+// behind its own mutex; the coordinator's lock only guards the map of
+// groups, so groups never contend with each other. Timers (sessions,
+// rebalances) are runtime timers, stopped by Close: the coordinator owns
+// no goroutine.
+type Coordinator struct {
+	opts Options
+
+	mu     sync.RWMutex // guards groups and closed
+	groups map[string]*group
+	closed bool
+}
+
+// Open loads committed offsets and returns a coordinator. Groups come back
+// Empty: members rejoin after a restart, as after a Kafka coordinator
+// failover.
+func Open(o Options) (*Coordinator, error) {
+	if o.MinSessionTimeout == 0 {
+		o.MinSessionTimeout = 10 * time.Millisecond
+	}
+	if o.MaxSessionTimeout == 0 {
+		o.MaxSessionTimeout = 30 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c := &Coordinator{opts: o, groups: map[string]*group{}}
+	if err := c.loadOffsets(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SetPartitions sets the log view used by Lag and ResetOffsets, for a
+// broker that creates the coordinator before itself is complete.
+func (c *Coordinator) SetPartitions(p Partitions) { c.opts.Partitions = p }
+
+// lookup returns group id, creating it (Empty) if create is set.
+func (c *Coordinator) lookup(id string, create bool) (*group, error) {
+	if id == "" {
+		return nil, ErrInvalidGroupID
+	}
+	c.mu.RLock()
+	g, ok := c.groups[id]
+	closed := c.closed
+	c.mu.RUnlock()
+	if closed {
+		return nil, partition.ErrClosed
+	}
+	if ok {
+		return g, nil
+	}
+	if !create {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownGroup, id)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, partition.ErrClosed
+	}
+	if g, ok = c.groups[id]; !ok {
+		g = newGroup(c, id)
+		c.groups[id] = g
+	}
+	return g, nil
+}
+
+// Close stops every group's timers and fails waiting joins and syncs with
+// ErrClosed. Later calls return ErrClosed.
+func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	groups := c.groups
+	c.mu.Unlock()
+	for _, g := range groups {
+		g.close()
+	}
+	return nil
+}
+
+func (c *Coordinator) writeOpts() *pebble.WriteOptions {
+	if c.opts.Sync {
+		return pebble.Sync
+	}
+	return pebble.NoSync
+}
+
+// JoinGroup joins a member to a group, creating the group if needed, and
+// waits until the rebalance it takes part in completes or ctx is done.
+func (c *Coordinator) JoinGroup(ctx context.Context, req JoinRequest) (JoinResponse, error) {
+	if req.SessionTimeout < c.opts.MinSessionTimeout || req.SessionTimeout > c.opts.MaxSessionTimeout {
+		return JoinResponse{}, fmt.Errorf("%w: %v not in [%v, %v]", ErrInvalidSessionTimeout,
+			req.SessionTimeout, c.opts.MinSessionTimeout, c.opts.MaxSessionTimeout)
+	}
+	if req.RebalanceTimeout <= 0 {
+		req.RebalanceTimeout = req.SessionTimeout
+	}
+	if req.ProtocolType == "" || len(req.Protocols) == 0 {
+		return JoinResponse{}, fmt.Errorf("%w: no protocol", ErrInconsistentProtocol)
+	}
+	g, err := c.lookup(req.Group, true)
+	if err != nil {
+		return JoinResponse{}, err
+	}
+	return g.join(ctx, req)
+}
+
+// SyncGroup sends the leader's assignments (or waits for them) and
+// returns the member's own assignment.
+func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) ([]byte, error) {
+	g, err := c.lookup(req.Group, false)
+	if err != nil {
+		return nil, unknownMember(err)
+	}
+	return g.sync(ctx, req)
+}
+
+// Heartbeat keeps a member's session alive. ErrRebalanceInProgress tells
+// it to rejoin.
+func (c *Coordinator) Heartbeat(_ context.Context, req HeartbeatRequest) error {
+	g, err := c.lookup(req.Group, false)
+	if err != nil {
+		return unknownMember(err)
+	}
+	return g.heartbeat(req)
+}
+
+// LeaveGroup removes members at once, starting a rebalance for the rest.
+func (c *Coordinator) LeaveGroup(_ context.Context, groupID string, members ...MemberIdentity) error {
+	g, err := c.lookup(groupID, false)
+	if err != nil {
+		return unknownMember(err)
+	}
+	return g.leave(members)
+}
+
+// unknownMember turns "no such group" into "no such member" for member
+// requests, as Kafka answers them.
+func unknownMember(err error) error {
+	if err == nil || !isUnknownGroup(err) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", ErrUnknownMemberID, err)
+}

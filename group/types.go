@@ -1,0 +1,147 @@
+package group
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// State is a group's place in the classic rebalance protocol.
+type State int8
+
+// The states of Kafka's classic group protocol.
+const (
+	Empty State = iota
+	PreparingRebalance
+	CompletingRebalance
+	Stable
+	Dead
+)
+
+func (s State) String() string {
+	switch s {
+	case Empty:
+		return "Empty"
+	case PreparingRebalance:
+		return "PreparingRebalance"
+	case CompletingRebalance:
+		return "CompletingRebalance"
+	case Stable:
+		return "Stable"
+	case Dead:
+		return "Dead"
+	}
+	return fmt.Sprintf("State(%d)", int8(s))
+}
+
+// TopicPartition names a partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// Protocol is one assignment protocol a member supports (for consumers, an
+// assignor name and its subscription metadata).
+type Protocol struct {
+	Name     string
+	Metadata []byte
+}
+
+// JoinRequest asks to join (or rejoin) a group.
+type JoinRequest struct {
+	Group string
+	// MemberID is empty for a new member.
+	MemberID string
+	// InstanceID makes the member static: a restart with the same id
+	// within the session timeout takes its place without a rebalance.
+	InstanceID   string
+	ProtocolType string
+	// Protocols in order of preference.
+	Protocols        []Protocol
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
+	// RequireKnownMemberID makes a new member's first join fail with
+	// ErrMemberIDRequired and its id, as Kafka does for JoinGroup v4+.
+	RequireKnownMemberID bool
+	// ClientID is informational, shown by Describe.
+	ClientID string
+}
+
+// Member is a group member as the leader and Describe see it.
+type Member struct {
+	MemberID   string
+	InstanceID string
+	ClientID   string
+	// Metadata is the member's metadata for the chosen protocol.
+	Metadata []byte
+	// Assignment is what the leader assigned to the member.
+	Assignment []byte
+}
+
+// JoinResponse completes a join: the generation, the chosen protocol, the
+// leader, and (for the leader only) every member's metadata.
+type JoinResponse struct {
+	Generation   int32
+	ProtocolType string
+	Protocol     string
+	LeaderID     string
+	MemberID     string
+	Members      []Member
+}
+
+// SyncRequest ends a rebalance: the leader sends the assignments, every
+// member gets its own back.
+type SyncRequest struct {
+	Group      string
+	MemberID   string
+	InstanceID string
+	Generation int32
+	// Assignments by member id; only the leader's are used.
+	Assignments map[string][]byte
+}
+
+// HeartbeatRequest keeps a member's session alive.
+type HeartbeatRequest struct {
+	Group      string
+	MemberID   string
+	InstanceID string
+	Generation int32
+}
+
+// MemberIdentity names a member leaving: by member id, or by instance id
+// for static members.
+type MemberIdentity struct {
+	MemberID   string
+	InstanceID string
+}
+
+// Committed is a committed offset: the next offset to consume, and the
+// committer's metadata.
+type Committed struct {
+	Offset   int64
+	Metadata string
+	// Time is when the offset was committed.
+	Time time.Time
+}
+
+// CommitRequest commits offsets. A member of the group gives its member
+// id and generation; a consumer outside any group commits with an empty
+// member id and generation -1, allowed only while the group has no members.
+type CommitRequest struct {
+	Group      string
+	MemberID   string
+	InstanceID string
+	Generation int32
+	Offsets    map[TopicPartition]Committed
+}
+
+// API is the group protocol as consumers use it. *Coordinator implements
+// it in-process; the Kafka listener drives the same Coordinator.
+type API interface {
+	JoinGroup(ctx context.Context, req JoinRequest) (JoinResponse, error)
+	SyncGroup(ctx context.Context, req SyncRequest) ([]byte, error)
+	Heartbeat(ctx context.Context, req HeartbeatRequest) error
+	LeaveGroup(ctx context.Context, group string, members ...MemberIdentity) error
+	CommitOffsets(ctx context.Context, req CommitRequest) error
+	FetchOffsets(ctx context.Context, group string, partitions ...TopicPartition) (map[TopicPartition]Committed, error)
+}
