@@ -25,6 +25,7 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 		return dst[:start], corrupt("%d records in %d bytes", n, len(body))
 	}
 	var kr kmsg.Record
+	prev := int32(-1)
 	for i := 0; i < n; i++ {
 		var rec []byte
 		if rec, body, err = nextRecord(body); err != nil {
@@ -34,13 +35,15 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 		if err := kr.UnsafeReadFrom(rec); err != nil {
 			return dst[:start], corrupt("record %d: %v", i, err)
 		}
-		if int(kr.OffsetDelta) != i {
+		// Deltas rise; a cleaned batch may skip some (see Filter).
+		if kr.OffsetDelta <= prev || kr.OffsetDelta > b.hdr.LastOffsetDelta {
 			return dst[:start], corrupt("record %d has offset delta %d", i, kr.OffsetDelta)
 		}
+		prev = kr.OffsetDelta
 		r := Record{
 			Key:       kr.Key,
 			Value:     kr.Value,
-			Offset:    b.hdr.FirstOffset + int64(i),
+			Offset:    b.hdr.FirstOffset + int64(kr.OffsetDelta),
 			Timestamp: b.recordTime(kr.TimestampDelta64),
 		}
 		if r.Headers, err = fromKmsgHeaders(kr.Headers); err != nil {
@@ -54,11 +57,21 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 	return dst, nil
 }
 
-// Validate checks that every record of the batch decodes. It is what a
-// broker runs on a batch it did not build.
+// Validate checks that every record of the batch decodes and that offsets
+// are dense, as a producer sends them (only a cleaner leaves gaps). It is
+// what a broker runs on a batch it did not build.
 func (b Batch) Validate() error {
-	_, err := b.Records(make([]Record, 0, b.NumRecords()))
+	_, err := b.ValidRecords(make([]Record, 0, b.NumRecords()))
 	return err
+}
+
+// ValidRecords is Records plus Validate's density check, for a caller that
+// needs both the check and the records.
+func (b Batch) ValidRecords(dst []Record) ([]Record, error) {
+	if b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
+		return dst, corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
+	}
+	return b.Records(dst)
 }
 
 func (b Batch) recordTime(delta int64) time.Time {

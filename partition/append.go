@@ -15,7 +15,15 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	raw, err := log.Encode(nil, recs, p.cfg.Load().Codec, nil, p.now())
+	cfg := p.cfg.Load()
+	var keys [][]byte
+	if cfg.Compacted {
+		var err error
+		if keys, err = recordKeys(recs); err != nil {
+			return 0, p.wrap(-1, err)
+		}
+	}
+	raw, err := log.Encode(nil, recs, cfg.Codec, nil, p.now())
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
@@ -23,7 +31,7 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
-	return p.append(b)
+	return p.append(b, keys)
 }
 
 // AppendBatch validates a RecordBatch v2 built elsewhere (a producer, a
@@ -34,20 +42,28 @@ func (p *Partition) AppendBatch(ctx context.Context, raw []byte) (int64, error) 
 		return 0, err
 	}
 	b, err := log.Parse(raw)
-	if err == nil {
+	var keys [][]byte
+	switch {
+	case err != nil:
+	case p.cfg.Load().Compacted:
+		var recs []log.Record
+		if recs, err = b.ValidRecords(nil); err == nil {
+			keys, err = recordKeys(recs)
+		}
+	default:
 		err = b.Validate()
 	}
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
-	return p.append(b)
+	return p.append(b, keys)
 }
 
 // append stores b at the log end. Offsets are assigned under mu; with Sync,
 // the WAL fsync is waited for outside mu, so appends to one partition share
 // a group commit, and the high watermark moves only once the batch is
-// durable.
-func (p *Partition) append(b log.Batch) (int64, error) {
+// durable. keys, if not nil, go to the key index (record i at base+i).
+func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 	cfg := p.cfg.Load()
 	if b.Len() > cfg.MaxMessageBytes {
 		return 0, p.wrap(-1, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d",
@@ -95,6 +111,9 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 	if err == nil && pr.ID >= 0 {
 		st, err = p.recordSequence(wb, pr, b.NumRecords(), base)
 	}
+	if err == nil && keys != nil {
+		err = p.indexKeys(wb, keys, base)
+	}
 	if err != nil {
 		p.mu.Unlock()
 		return 0, p.wrap(base, err)
@@ -110,6 +129,9 @@ func (p *Partition) append(b log.Batch) (int64, error) {
 	}
 	p.mu.next = last + 1
 	p.mu.maxTime = max(p.mu.maxTime, maxTS)
+	p.mu.sizes.add(last, stored.Len())
+	p.size.Store(p.mu.sizes.total)
+	p.tail.Store(base)
 	if st != nil {
 		p.mu.producers[pr.ID] = st
 	}
@@ -183,10 +205,20 @@ func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 	if err := wb.Set(p.stateKey(), state[:], nil); err != nil {
 		return p.wrap(before, err)
 	}
+	// Bounded work, whatever the number of records deleted (retention.go).
+	_, partial, err := p.bytesBelow(before)
+	if err == nil {
+		err = p.dropTimeEntries(wb, before)
+	}
+	if err != nil {
+		return err
+	}
 	if err := p.db.Apply(wb, p.writeOpts()); err != nil {
 		return p.wrap(before, err)
 	}
 	p.logStart.Store(before)
+	p.mu.sizes.dropBelow(before, partial)
+	p.size.Store(p.mu.sizes.total)
 	return nil
 }
 

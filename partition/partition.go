@@ -22,6 +22,10 @@ type Config struct {
 	LogAppendTime bool
 	// Codec compresses batches that Append builds from records.
 	Codec log.Codec
+	// Compacted is set for topics whose cleanup.policy includes compact:
+	// appends refuse records without a key (ErrKeyRequired) and keep the
+	// key index that Get reads.
+	Compacted bool
 }
 
 // Options says where a partition lives. DB is borrowed, never closed.
@@ -69,7 +73,13 @@ type Partition struct {
 		maxTime int64
 		// producers is the idempotent producers' dedupe state by id.
 		producers map[int64]*producerState
+		// sizes tracks the stored batches' bytes (size.go).
+		sizes sizes
+		// clean is the cleaner's checkpoint and counters (clean.go).
+		clean cleanState
 	}
+	size atomic.Int64 // mu.sizes.total, for readers without mu
+	tail atomic.Int64 // base offset of the last stored batch
 
 	hwm      atomic.Int64
 	logStart atomic.Int64
@@ -115,9 +125,19 @@ func Open(o Options) (*Partition, error) {
 	if p.mu.producers, err = p.loadProducers(); err != nil {
 		return nil, err
 	}
+	if err := p.loadSizes(); err != nil {
+		return nil, err
+	}
+	if p.mu.clean, err = p.loadCleanState(); err != nil {
+		return nil, err
+	}
 	p.logStart.Store(start)
 	p.hwm.Store(end)
 	p.mu.next = end
+	if err := p.loadTail(end); err != nil {
+		return nil, err
+	}
+	p.size.Store(p.mu.sizes.total)
 	return p, nil
 }
 

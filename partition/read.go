@@ -96,16 +96,32 @@ func (p *Partition) parseStored(key, v []byte) (log.Batch, error) {
 // ReadRecords reads like Read and decodes the batches, dropping records
 // below offset. It returns at least one record when offset is below the
 // high watermark and maxBytes allows a batch.
+// Batches a cleaner emptied past offset are skipped, so a reader at a gap
+// still gets the next records.
 func (p *Partition) ReadRecords(offset int64, maxBytes int) ([]log.Record, error) {
+	for {
+		recs, next, err := p.readRecords(offset, maxBytes)
+		if err != nil || len(recs) > 0 || next <= offset || next >= p.hwm.Load() {
+			return recs, err
+		}
+		offset = next
+	}
+}
+
+// readRecords is one read of ReadRecords; next is the offset after the
+// last batch read.
+func (p *Partition) readRecords(offset int64, maxBytes int) ([]log.Record, int64, error) {
 	f, err := p.Read(offset, maxBytes)
 	if err != nil {
-		return nil, err
+		return nil, offset, err
 	}
 	var recs []log.Record
+	next := offset
 	for _, b := range f.Batches {
 		if recs, err = b.Records(recs); err != nil {
-			return nil, p.wrap(b.BaseOffset(), corruptError{err})
+			return nil, offset, p.wrap(b.BaseOffset(), corruptError{err})
 		}
+		next = b.LastOffset() + 1
 	}
 	// Only the first batch can start below offset.
 	i := 0
@@ -116,7 +132,7 @@ func (p *Partition) ReadRecords(offset int64, maxBytes int) ([]log.Record, error
 	for i := range recs {
 		recs[i].Topic, recs[i].Partition = p.topic, p.index
 	}
-	return recs, nil
+	return recs, next, nil
 }
 
 func putInt64(b []byte, v int64) { binary.BigEndian.PutUint64(b, uint64(v)) }

@@ -2,7 +2,6 @@ package partition
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"time"
 
@@ -130,6 +129,8 @@ func (p *Partition) scanForTime(start, until, target, logStart, hwm int64) (int6
 	if until < 0 {
 		return hwm, false, nil
 	}
-	return hwm, false, p.wrap(until, fmt.Errorf("%w: time index names a batch with no record at or after %d",
-		ErrCorruptStorage, target))
+	// The cleaner may have removed the records that made the named batch
+	// reach target (it keeps batch max timestamps) or the whole batch:
+	// the answer is further on.
+	return p.scanForTime(until+1, -1, target, logStart, hwm)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
@@ -129,5 +130,18 @@ func (c Config) Partition() partition.Config {
 		MaxMessageBytes: int(c.Int(MaxMessageBytes)),
 		LogAppendTime:   c.Get(MessageTimestampType) == "LogAppendTime",
 		Codec:           codec,
+		Compacted:       c.Compact(),
 	}
+}
+
+// Compact reports whether cleanup.policy includes compact.
+func (c Config) Compact() bool { return strings.Contains(c.Get(CleanupPolicy), "compact") }
+
+// Delete reports whether cleanup.policy includes delete (retention).
+func (c Config) Delete() bool { return strings.Contains(c.Get(CleanupPolicy), "delete") }
+
+// Float returns a fractional key's value; Validate has vouched for it.
+func (c Config) Float(key string) float64 {
+	f, _ := strconv.ParseFloat(c.Get(key), 64)
+	return f
 }

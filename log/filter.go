@@ -1,0 +1,100 @@
+package log
+
+import (
+	"encoding/binary"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Filter returns the batch rewritten to hold only the records keep accepts,
+// as Kafka's log cleaner does: the batch keeps its base offset, last offset
+// delta, timestamps, attributes and producer fields, and each kept record
+// keeps its bytes (so its offset and timestamp), which leaves gaps in the
+// offsets. Only the record count, length and CRC change. kept is the
+// number of records kept; when it is zero, out is nil (the batch should go
+// away) and when it equals NumRecords, out is b's own bytes. keep sees
+// records as Records returns them; it must not retain them.
+func (b Batch) Filter(keep func(*Record) bool) (out []byte, kept int, err error) {
+	body, err := decompress(b.raw[HeaderSize:], b.Codec())
+	if err != nil {
+		return nil, 0, err
+	}
+	kept = 0
+	var recs []byte // kept records, length-prefixed, verbatim
+	var kr kmsg.Record
+	var r Record
+	prev := int32(-1)
+	for i := 0; i < b.NumRecords(); i++ {
+		var raw []byte
+		if raw, body, err = nextRecord(body); err != nil {
+			return nil, 0, err
+		}
+		kr.Headers = kr.Headers[:0]
+		if err := kr.UnsafeReadFrom(raw); err != nil {
+			return nil, 0, corrupt("record %d: %v", i, err)
+		}
+		if kr.OffsetDelta <= prev || kr.OffsetDelta > b.hdr.LastOffsetDelta {
+			return nil, 0, corrupt("record %d has offset delta %d", i, kr.OffsetDelta)
+		}
+		prev = kr.OffsetDelta
+		r = Record{Key: kr.Key, Value: kr.Value, Offset: b.hdr.FirstOffset + int64(kr.OffsetDelta),
+			Timestamp: b.recordTime(kr.TimestampDelta64)}
+		if r.Headers, err = fromKmsgHeaders(kr.Headers); err != nil {
+			return nil, 0, err
+		}
+		if keep(&r) {
+			recs = append(recs, raw...)
+			kept++
+		}
+	}
+	switch kept {
+	case 0:
+		return nil, 0, nil
+	case b.NumRecords():
+		return b.raw, kept, nil
+	}
+	return b.rebuild(recs, kept)
+}
+
+// rebuild encodes a batch with b's header fields around recs, the kept
+// records' bytes.
+func (b Batch) rebuild(recs []byte, n int) ([]byte, int, error) {
+	h := b.hdr
+	h.NumRecords = int32(n)
+	h.Records = nil
+	out := h.AppendTo(make([]byte, 0, HeaderSize+len(recs)))
+	out = out[:HeaderSize]
+	out, err := compress(out, recs, b.Codec())
+	if err != nil {
+		return nil, 0, err
+	}
+	binary.BigEndian.PutUint32(out[offLength:], uint32(len(out)-lengthOverhead))
+	binary.BigEndian.PutUint32(out[offCRC:], checksum(out))
+	return out, n, nil
+}
+
+// Rewrite is one step of a cleaning pass, applied atomically by a
+// partition (one Pebble batch): whatever the step replaced is either all
+// on disk after a crash or not at all, and each step leaves a valid log.
+type Rewrite struct {
+	// Batches replace stored batches, each under its unchanged last offset.
+	Batches []Replace
+	// Expired are tombstones the step removes (Key and Offset set): their
+	// key index entries go too, unless a newer record of the key took
+	// them over.
+	Expired []Record
+	// Records is how many records the step removes.
+	Records int64
+	// Done ends the pass: the partition's cleaner checkpoint moves to
+	// CleanedTo, the first offset the pass did not read.
+	Done      bool
+	CleanedTo int64
+}
+
+// Replace is one stored batch rewritten: Batch is the new bytes (from
+// Filter), or nil to delete the batch; Old is its previous size.
+type Replace struct {
+	Last  int64
+	Old   int
+	Batch []byte
+}

@@ -1,0 +1,283 @@
+package partition
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// What a cleaner (package compaction) needs from a partition: reading
+// stored batches in a range, where the clean and cleanable parts end, and
+// applying a rewrite step atomically. The partition knows nothing of the
+// cleaning policy.
+
+// cleanState is the cleaner's persisted checkpoint and counters, under
+// c|topicID|partition: cleanedTo u64 | records u64 | lastMs u64 | passes u64.
+type cleanState struct {
+	cleanedTo int64 // offsets below were cleaned at least once
+	records   int64 // records removed by cleaning, ever
+	last      int64 // unix ms of the last step, 0 if none
+	passes    int64 // completed passes
+}
+
+func (s cleanState) encode() []byte {
+	b := make([]byte, 0, 32)
+	for _, v := range []int64{s.cleanedTo, s.records, s.last, s.passes} {
+		b = binary.BigEndian.AppendUint64(b, uint64(v))
+	}
+	return b
+}
+
+func (p *Partition) cleanKey() []byte {
+	return log.PartitionPrefix(nil, log.PrefixClean, p.id, uint32(p.index))
+}
+
+func (p *Partition) loadCleanState() (cleanState, error) {
+	v, closer, err := p.db.Get(p.cleanKey())
+	if err == pebble.ErrNotFound {
+		return cleanState{}, nil
+	}
+	if err != nil {
+		return cleanState{}, p.wrap(-1, err)
+	}
+	defer closer.Close()
+	if len(v) != 32 {
+		return cleanState{}, p.wrap(-1, fmt.Errorf("%w: cleaner state of %d bytes", ErrCorruptStorage, len(v)))
+	}
+	u := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[8*i:])) }
+	return cleanState{cleanedTo: u(0), records: u(1), last: u(2), passes: u(3)}, nil
+}
+
+// Stats are a partition's offsets, size and cleaner counters.
+type Stats struct {
+	LogStart      int64
+	HighWatermark int64
+	// Bytes is the size of the stored batches.
+	Bytes int64
+	// CleanedTo is the cleaner's checkpoint: offsets below it were
+	// cleaned at least once (0 for a partition never cleaned).
+	CleanedTo int64
+	// RecordsCleaned counts the records the cleaner removed, ever.
+	RecordsCleaned int64
+	// CleanerPasses counts completed cleaning passes.
+	CleanerPasses int64
+	// LastCleaned is when the cleaner last changed the partition, zero
+	// if never.
+	LastCleaned time.Time
+}
+
+// Stats returns the partition's offsets, size and cleaner counters.
+func (p *Partition) Stats() Stats {
+	p.mu.Lock()
+	cs := p.mu.clean
+	p.mu.Unlock()
+	s := Stats{LogStart: p.logStart.Load(), HighWatermark: p.hwm.Load(), Bytes: p.size.Load(),
+		CleanedTo: cs.cleanedTo, RecordsCleaned: cs.records, CleanerPasses: cs.passes}
+	if cs.last != 0 {
+		s.LastCleaned = time.UnixMilli(cs.last)
+	}
+	return s
+}
+
+// CleanedTo returns the cleaner's checkpoint, at least the log start.
+func (p *Partition) CleanedTo() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return max(p.mu.clean.cleanedTo, p.logStart.Load())
+}
+
+// TailStart returns the base offset of the last stored batch (the high
+// watermark if there is none): the active part a cleaner leaves alone.
+func (p *Partition) TailStart() int64 { return min(p.tail.Load(), p.hwm.Load()) }
+
+// Batches returns the stored batches whose last offset is in [from, to),
+// from the first, up to maxBytes (at least one if there is one), without
+// regard to the log start.
+func (p *Partition) Batches(from, to int64, maxBytes int) ([]log.Batch, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.life.RUnlock()
+	return p.batches(from, to, maxBytes)
+}
+
+// batches is Batches for a caller inside enter.
+func (p *Partition) batches(from, to int64, maxBytes int) ([]log.Batch, error) {
+	if from >= to {
+		return nil, nil
+	}
+	it, err := p.db.NewIter(&pebble.IterOptions{
+		LowerBound: log.DataKey(nil, p.id, uint32(p.index), from),
+		UpperBound: log.DataKey(nil, p.id, uint32(p.index), to),
+	})
+	if err != nil {
+		return nil, p.wrap(from, err)
+	}
+	defer it.Close()
+	var out []log.Batch
+	total := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, p.wrap(from, err)
+		}
+		if len(out) > 0 && total+len(v) > maxBytes {
+			break
+		}
+		b, err := p.parseStored(it.Key(), v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+		total += b.Len()
+	}
+	return out, p.wrapNil(it.Error())
+}
+
+// BaseAtTime returns the base offset of the first batch whose max
+// timestamp is at or after t (the high watermark if none is), found
+// through the time index: every batch below it is older than t. When the
+// index cannot tell (its entry names a batch retention removed), it
+// answers the log start, which is safe for both of its users: retention
+// deletes nothing more and the cleaner cleans nothing younger.
+func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
+	if err := p.enter(); err != nil {
+		return 0, err
+	}
+	defer p.life.RUnlock()
+	logStart, hwm := p.logStart.Load(), p.hwm.Load()
+	prefix := p.timePrefix()
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: log.PrefixEnd(prefix)})
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	defer it.Close()
+	if !it.SeekGE(p.timeKey(t.UnixMilli())) {
+		return hwm, p.wrapNil(it.Error())
+	}
+	last := int64(binary.BigEndian.Uint64(it.Value()))
+	switch {
+	case last >= hwm:
+		return hwm, nil
+	case last < logStart:
+		return logStart, nil
+	}
+	v, closer, err := p.db.Get(log.DataKey(nil, p.id, uint32(p.index), last))
+	if err == pebble.ErrNotFound {
+		return last + 1, nil // the cleaner emptied and removed that batch
+	}
+	if err != nil {
+		return 0, p.wrap(last, err)
+	}
+	defer closer.Close()
+	b, err := p.parseStored(log.DataKey(nil, p.id, uint32(p.index), last), v)
+	if err != nil {
+		return 0, err
+	}
+	return max(b.BaseOffset(), logStart), nil
+}
+
+// ApplyClean applies one cleaning step in one Pebble batch: it replaces
+// or deletes the stored batches (skipping any retention removed since the
+// cleaner read them), drops the key index entries of expired tombstones
+// that no newer record took over, and moves the cleaner checkpoint. It
+// holds the append lock while it applies, so it stays consistent with
+// appends and DeleteRecords; a step should be small (about a megabyte).
+// The step is not fsynced on its own: losing it in a crash leaves the log
+// as it was, and any later synced write makes it durable.
+func (p *Partition) ApplyClean(ctx context.Context, rw *log.Rewrite) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer p.life.RUnlock()
+	wb := p.db.NewBatch()
+	defer wb.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	logStart := p.logStart.Load()
+	var key [log.DataKeyLen]byte
+	for _, r := range rw.Batches {
+		if r.Last < logStart {
+			continue
+		}
+		k := log.DataKey(key[:0], p.id, uint32(p.index), r.Last)
+		var err error
+		if r.Batch == nil {
+			err = wb.Delete(k, nil)
+		} else {
+			err = wb.Set(k, r.Batch, nil)
+		}
+		if err != nil {
+			return p.wrap(r.Last, err)
+		}
+	}
+	if err := p.expireKeys(wb, rw.Expired); err != nil {
+		return err
+	}
+	st := p.mu.clean
+	st.records += rw.Records
+	st.last = p.now().UnixMilli()
+	if rw.Done {
+		st.cleanedTo = max(st.cleanedTo, rw.CleanedTo)
+		st.passes++
+	}
+	if err := wb.Set(p.cleanKey(), st.encode(), nil); err != nil {
+		return p.wrap(-1, err)
+	}
+	if err := p.db.Apply(wb, pebble.NoSync); err != nil {
+		return p.wrap(-1, err)
+	}
+	p.mu.clean = st
+	for _, r := range rw.Batches {
+		if r.Last >= logStart {
+			p.mu.sizes.adjust(r.Last, len(r.Batch)-r.Old)
+		}
+	}
+	p.size.Store(p.mu.sizes.total)
+	return nil
+}
+
+// expireKeys deletes the index entries of expired tombstones in wb, if
+// they still name the tombstone. mu is held, so no append moves them
+// meanwhile.
+func (p *Partition) expireKeys(wb *pebble.Batch, expired []log.Record) error {
+	for _, r := range expired {
+		k := p.indexKey(r.Key)
+		v, closer, err := p.db.Get(k)
+		if err == pebble.ErrNotFound {
+			continue
+		}
+		if err != nil {
+			return p.wrap(r.Offset, err)
+		}
+		same := len(v) == 8 && int64(binary.BigEndian.Uint64(v)) == r.Offset
+		closer.Close()
+		if same {
+			if err := wb.Delete(k, nil); err != nil {
+				return p.wrap(r.Offset, err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadTail sets the base offset of the last stored batch, before end.
+func (p *Partition) loadTail(end int64) error {
+	p.tail.Store(end)
+	if end == 0 {
+		return nil
+	}
+	bs, err := p.batches(end-1, end, 0)
+	if err != nil || len(bs) == 0 {
+		return err
+	}
+	p.tail.Store(bs[0].BaseOffset())
+	return nil
+}

@@ -1,0 +1,120 @@
+package partition
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cairnlog/cairn/log"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// A compacted partition (Config.Compacted) keeps a key index beside its
+// log: k|topicID|partition|key -> offset of the key's latest record. It is
+// written in the same Pebble batch as the append that moves it, and the
+// cleaner deletes an entry in the same batch as the tombstone it expires,
+// so the index and the log agree after any crash.
+
+var (
+	// ErrKeyRequired reports a record without a key appended to a
+	// compacted topic, as Kafka's "Compacted topic cannot accept message
+	// without key". The whole batch is refused.
+	ErrKeyRequired = errors.New("cairn: compacted topic requires a record key")
+	// ErrKeyNotFound reports a Get of a key that has no record, or whose
+	// latest record is a tombstone.
+	ErrKeyNotFound = errors.New("cairn: key not found")
+)
+
+func (p *Partition) indexKey(key []byte) []byte {
+	k := log.PartitionPrefix(make([]byte, 0, 9+len(key)), log.PrefixKey, p.id, uint32(p.index))
+	return append(k, key...)
+}
+
+// recordKeys returns recs' keys for the index, or ErrKeyRequired if one is
+// missing.
+func recordKeys(recs []log.Record) ([][]byte, error) {
+	keys := make([][]byte, len(recs))
+	for i := range recs {
+		if recs[i].Key == nil {
+			return nil, fmt.Errorf("%w: record %d of the batch has none", ErrKeyRequired, i)
+		}
+		keys[i] = recs[i].Key
+	}
+	return keys, nil
+}
+
+// indexKeys adds the batch's keys (record i at base+i) to wb; mu is held.
+func (p *Partition) indexKeys(wb *pebble.Batch, keys [][]byte, base int64) error {
+	var v [8]byte
+	for i, k := range keys {
+		putInt64(v[:], base+int64(i))
+		if err := wb.Set(p.indexKey(k), v[:], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns the latest record of key in a compacted partition with one
+// index lookup and one batch read, or ErrKeyNotFound when the key has no
+// record or its latest is a tombstone (nil value). A record appended but
+// not yet acknowledged is waited for, so a Get after an append sees it.
+func (p *Partition) Get(ctx context.Context, key []byte) (log.Record, error) {
+	if !p.cfg.Load().Compacted {
+		return log.Record{}, p.wrap(-1, fmt.Errorf("%w: Get needs a compacted topic (cleanup.policy=compact)", ErrInvalidArgument))
+	}
+	off, err := p.lookup(key)
+	if err != nil {
+		return log.Record{}, err
+	}
+	if err := p.Wait(ctx, off); err != nil {
+		return log.Record{}, err
+	}
+	f, err := p.Read(off, 0)
+	if errors.Is(err, ErrOffsetOutOfRange) {
+		return log.Record{}, ErrKeyNotFound // retention removed it
+	}
+	if err != nil {
+		return log.Record{}, err
+	}
+	for _, b := range f.Batches {
+		recs, err := b.Records(nil)
+		if err != nil {
+			return log.Record{}, p.wrap(b.BaseOffset(), corruptError{err})
+		}
+		for _, r := range recs {
+			if r.Offset == off && r.Value != nil {
+				r.Topic, r.Partition = p.topic, p.index
+				return r, nil
+			}
+		}
+	}
+	// A tombstone, or one the cleaner expired between the lookup and the
+	// read (it deletes the index entry with it).
+	return log.Record{}, ErrKeyNotFound
+}
+
+// lookup returns the offset the key index holds for key.
+func (p *Partition) lookup(key []byte) (int64, error) {
+	if err := p.enter(); err != nil {
+		return 0, err
+	}
+	defer p.life.RUnlock()
+	v, closer, err := p.db.Get(p.indexKey(key))
+	if err == pebble.ErrNotFound {
+		return 0, ErrKeyNotFound
+	}
+	if err != nil {
+		return 0, p.wrap(-1, err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, p.wrap(-1, fmt.Errorf("%w: key index entry of %d bytes", ErrCorruptStorage, len(v)))
+	}
+	off := int64(binary.BigEndian.Uint64(v))
+	if off < p.logStart.Load() {
+		return 0, ErrKeyNotFound
+	}
+	return off, nil
+}

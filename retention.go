@@ -1,0 +1,130 @@
+package cairn
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/cairnlog/cairn/compaction"
+	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
+)
+
+// PartitionStats are a partition's offsets, size and cleaner counters.
+type PartitionStats = partition.Stats
+
+// cleanup runs retention and the log cleaner over every topic, from the
+// background loop and from Broker.Cleanup, one pass at a time.
+type cleanup struct {
+	mu      sync.Mutex // one pass at a time; guards cleaner
+	cleaner *compaction.Cleaner
+}
+
+// startCleanup starts the background loop unless it is disabled. Both of
+// its goroutines end when Close closes b.stop; the watcher cancels a pass
+// in flight so Close does not wait for it.
+func (b *Broker) startCleanup() {
+	b.clean = &cleanup{cleaner: compaction.NewCleaner(b.opts.Cleaner)}
+	if b.opts.CleanupInterval < 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.wg.Add(2)
+	go func() {
+		defer b.wg.Done()
+		<-b.stop
+		cancel()
+	}()
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(b.opts.CleanupInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-t.C:
+				if err := b.cleanupPass(ctx); err != nil && ctx.Err() == nil {
+					quietLogger{}.Errorf("cairn: cleanup: %v", err)
+				}
+			}
+		}
+	}()
+}
+
+// Cleanup runs one retention and cleaning pass over every topic now, as
+// the background loop does every Options.CleanupInterval: topics whose
+// cleanup.policy includes delete drop batches past retention.ms and
+// retention.bytes; compacted topics are cleaned where due (see package
+// compaction). It returns once the pass is done.
+func (b *Broker) Cleanup(ctx context.Context) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	return b.cleanupPass(ctx)
+}
+
+func (b *Broker) cleanupPass(ctx context.Context) error {
+	b.clean.mu.Lock()
+	defer b.clean.mu.Unlock()
+	var errs []error
+	for _, t := range b.topics.List() {
+		for _, p := range t.Partitions {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := b.cleanPartition(ctx, t.Config, p); err != nil && !errors.Is(err, ErrClosed) {
+				errs = append(errs, err) // a deleted topic's partitions are closed: skip them
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Broker) cleanPartition(ctx context.Context, cfg topic.Config, p *partition.Partition) error {
+	now := b.opts.Now()
+	if cfg.Delete() {
+		r := compaction.Retention{Time: millis(cfg.Int(topic.RetentionMs)), Bytes: cfg.Int(topic.RetentionBytes)}
+		if _, err := compaction.Retain(ctx, p, r, now); err != nil {
+			return err
+		}
+	}
+	if cfg.Compact() {
+		_, err := b.clean.cleaner.Clean(ctx, p, cleanPolicy(cfg), now)
+		return err
+	}
+	return nil
+}
+
+// cleanPolicy turns a topic's config into the cleaner's policy.
+func cleanPolicy(cfg topic.Config) compaction.Policy {
+	return compaction.Policy{
+		MinDirtyRatio:    cfg.Float(topic.MinCleanableDirtyRatio),
+		MinCompactionLag: millis(cfg.Int(topic.MinCompactionLagMs)),
+		MaxCompactionLag: millis(cfg.Int(topic.MaxCompactionLagMs)),
+		DeleteRetention:  millis(cfg.Int(topic.DeleteRetentionMs)),
+	}
+}
+
+// millis converts a config value in ms to a Duration, saturating; -1 stays
+// negative.
+func millis(ms int64) time.Duration {
+	if ms < 0 {
+		return -1
+	}
+	if ms > int64(1<<63-1)/int64(time.Millisecond) {
+		return 1<<63 - 1
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// PartitionStats returns a partition's log start offset, high watermark,
+// size in bytes and cleaner counters (records cleaned, last cleaning).
+func (b *Broker) PartitionStats(topicName string, p int32) (PartitionStats, error) {
+	part, err := b.Partition(topicName, p)
+	if err != nil {
+		return PartitionStats{}, err
+	}
+	return part.Stats(), nil
+}
