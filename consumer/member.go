@@ -142,7 +142,17 @@ func (m *member) join(ctx context.Context) error {
 			ProtocolType: group.ConsumerProtocol, Protocols: m.protocols(owned),
 			SessionTimeout: m.c.opts.SessionTimeout, RebalanceTimeout: m.c.opts.RebalanceTimeout,
 			ClientID: "cairn-consumer",
+			// Learn our member id before waiting in a join: a join cut short
+			// by ctx then comes back as the same member, not a new one the
+			// group would wait for.
+			RequireKnownMemberID: true,
 		})
+		if errors.Is(err, group.ErrMemberIDRequired) {
+			m.mu.Lock()
+			m.id = resp.MemberID
+			m.mu.Unlock()
+			continue
+		}
 		if retry, err := m.retryable(err); retry {
 			continue
 		} else if err != nil {
