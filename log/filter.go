@@ -2,8 +2,6 @@ package log
 
 import (
 	"encoding/binary"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Filter returns the batch rewritten to hold only the records keep accepts,
@@ -21,26 +19,15 @@ func (b Batch) Filter(keep func(*Record) bool) (out []byte, kept int, err error)
 	}
 	kept = 0
 	var recs []byte // kept records, length-prefixed, verbatim
-	var kr kmsg.Record
+	it := b.records(body)
 	var r Record
-	prev := int32(-1)
-	for i := 0; i < b.NumRecords(); i++ {
-		var raw []byte
-		if raw, body, err = nextRecord(body); err != nil {
+	for {
+		raw, ok, err := it.next(&r)
+		if err != nil {
 			return nil, 0, err
 		}
-		kr.Headers = kr.Headers[:0]
-		if err := kr.UnsafeReadFrom(raw); err != nil {
-			return nil, 0, corrupt("record %d: %v", i, err)
-		}
-		if kr.OffsetDelta <= prev || kr.OffsetDelta > b.hdr.LastOffsetDelta {
-			return nil, 0, corrupt("record %d has offset delta %d", i, kr.OffsetDelta)
-		}
-		prev = kr.OffsetDelta
-		r = Record{Key: kr.Key, Value: kr.Value, Offset: b.hdr.FirstOffset + int64(kr.OffsetDelta),
-			Timestamp: b.recordTime(kr.TimestampDelta64)}
-		if r.Headers, err = fromKmsgHeaders(kr.Headers); err != nil {
-			return nil, 0, err
+		if !ok {
+			break
 		}
 		if keep(&r) {
 			recs = append(recs, raw...)

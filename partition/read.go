@@ -115,7 +115,11 @@ func (p *Partition) readRecords(offset int64, maxBytes int) ([]log.Record, int64
 	if err != nil {
 		return nil, offset, err
 	}
-	var recs []log.Record
+	n := 0
+	for _, b := range f.Batches {
+		n += b.NumRecords()
+	}
+	recs := make([]log.Record, 0, n) // one allocation, not a doubling series
 	next := offset
 	for _, b := range f.Batches {
 		if recs, err = b.Records(recs); err != nil {
