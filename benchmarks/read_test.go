@@ -25,8 +25,10 @@ const (
 // which are left to finish their compactions before the clock starts.
 //
 // Each iteration reads every partition from offset 0 to its end in both
-// systems, one after the other, and times each. The peer reads through one
-// iterator over the partition's keys. Cairn reads through one of two APIs,
+// systems, one after the other, and times each. The peer reads as
+// Broker.Read does: 1 MiB at a time, one iterator per read, each record
+// decoded (timestamp included) into a []Record whose bytes are copied out
+// of the iterator, since a caller must be able to keep them. Cairn reads through one of two APIs,
 // in sub-benchmarks:
 //
 //   - api=read: Broker.Read, 1 MiB per call (Kafka's default
@@ -167,31 +169,55 @@ func cairnFetchAll(s *stores, p, want int) (int, error) {
 	return sum, nil
 }
 
-// peerReadAll iterates over partition p's keys in the peer and checks it
-// holds want records.
+// peerReadAll reads partition p of the peer from offset 0 to its end in
+// reads of about fetchBytes, as Broker.Read does: each read is one
+// iterator that decodes every record into a []Record the caller can keep.
+// It checks the partition holds want records.
 func peerReadAll(db *pebble.DB, p, want int) (int, error) {
-	it, err := db.NewIter(&pebble.IterOptions{
-		LowerBound: peerPartitionPrefix(p),
-		UpperBound: peerPartitionPrefix(p + 1),
-	})
-	if err != nil {
-		return 0, err
-	}
 	sum, n := 0, 0
-	for ok := it.First(); ok; ok = it.Next() {
-		v, err := it.ValueAndErr()
+	for n < want {
+		recs, err := peerRead(db, p, int64(n), fetchBytes)
 		if err != nil {
-			it.Close()
 			return sum, err
 		}
-		sum += touch(it.Key()[peerKeyPrefix:], v)
-		n++
-	}
-	if err := it.Close(); err != nil {
-		return sum, err
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			sum += touch(recs[i].Key, recs[i].Value)
+		}
+		n = int(recs[len(recs)-1].Offset) + 1
 	}
 	if n != want {
 		return sum, fmt.Errorf("pebble partition %d: read %d records, want %d", p, n, want)
 	}
 	return sum, nil
+}
+
+// peerRead returns the records of partition p from offset on, up to about
+// maxBytes of keys and values.
+func peerRead(db *pebble.DB, p int, offset int64, maxBytes int) ([]cairn.Record, error) {
+	it, err := db.NewIter(&pebble.IterOptions{
+		LowerBound: peerKey(nil, p, offset, nil),
+		UpperBound: peerPartitionPrefix(p + 1),
+	})
+	if err != nil {
+		return nil, err
+	}
+	arena := make([]byte, 0, maxBytes+keySize+valueSize+16)
+	recs := make([]cairn.Record, 0, maxBytes/(keySize+valueSize))
+	for ok := it.First(); ok && len(arena) < maxBytes; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		var r cairn.Record
+		if arena, r, err = peerDecode(arena, p, it.Key(), v); err != nil {
+			it.Close()
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, it.Close()
 }

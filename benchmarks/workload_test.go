@@ -73,18 +73,45 @@ func peerKey(dst []byte, p int, off int64, key []byte) []byte {
 }
 
 // peerAppend writes recs to partition p of the peer as one Pebble batch of
-// one Set per record, starting at offset off, and commits it with wo.
+// one Set per record, starting at offset off, and commits it with wo. The
+// value stores what a record has besides its key, as a per-record design
+// must: the timestamp (a varint of Unix ms) and the value. (The workload
+// has no headers.)
 func peerAppend(db *pebble.DB, p int, off int64, recs []cairn.Record, wo *pebble.WriteOptions) error {
 	wb := db.NewBatch()
 	defer wb.Close()
-	var key []byte
+	var key, val []byte
 	for i := range recs {
 		key = peerKey(key, p, off+int64(i), recs[i].Key)
-		if err := wb.Set(key, recs[i].Value, nil); err != nil {
+		val = binary.AppendVarint(val[:0], recs[i].Timestamp.UnixMilli())
+		val = append(val, recs[i].Value...)
+		if err := wb.Set(key, val, nil); err != nil {
 			return err
 		}
 	}
 	return wb.Commit(wo)
+}
+
+// peerDecode turns a peer key and value into a Record a caller can keep,
+// the output Broker.Read gives: Pebble's iterator reuses its buffers, so
+// the bytes are copied (into arena, one allocation per read, not per
+// record).
+func peerDecode(arena []byte, p int, key, val []byte) ([]byte, cairn.Record, error) {
+	ts, n := binary.Varint(val)
+	if n <= 0 {
+		return arena, cairn.Record{}, errors.New("peer: bad value")
+	}
+	start := len(arena)
+	arena = append(arena, key[peerKeyPrefix:]...)
+	arena = append(arena, val[n:]...)
+	k := len(key) - peerKeyPrefix
+	return arena, cairn.Record{
+		Topic: topicName, Partition: int32(p),
+		Offset:    int64(binary.BigEndian.Uint64(key[4:peerKeyPrefix])),
+		Key:       arena[start : start+k : start+k],
+		Value:     arena[start+k:],
+		Timestamp: time.UnixMilli(ts),
+	}, nil
 }
 
 // stores are the two systems under test, in subdirectories of one

@@ -25,17 +25,20 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 		dst = slices.Grow(dst, n)
 	}
 	it := b.records(body)
-	for {
+	for it.more() {
 		dst = append(dst, Record{}) // decode in place: no copy of the struct
-		_, ok, err := it.next(&dst[len(dst)-1])
-		if err != nil {
+		if _, _, err := it.next(&dst[len(dst)-1]); err != nil {
 			return dst[:start], err
 		}
-		if !ok {
-			return dst[:len(dst)-1], nil
-		}
 	}
+	if _, _, err := it.next(nil); err != nil { // trailing bytes
+		return dst[:start], err
+	}
+	return dst, nil
 }
+
+// more reports whether records remain.
+func (it *recordIter) more() bool { return it.i < int(it.b.hdr.NumRecords) }
 
 // recordIter walks a batch's decompressed records section. It is a
 // concrete iterator rather than a callback so the decoded record stays on
