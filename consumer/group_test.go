@@ -274,3 +274,37 @@ func errorsIsAny(err error, targets ...error) bool {
 	}
 	return false
 }
+
+// illegalOnce answers one heartbeat with ErrIllegalGeneration.
+type illegalOnce struct {
+	*cairn.Broker
+	fired atomic.Bool
+}
+
+func (h *illegalOnce) Heartbeat(ctx context.Context, req group.HeartbeatRequest) error {
+	if h.fired.CompareAndSwap(false, true) {
+		return group.ErrIllegalGeneration
+	}
+	return h.Broker.Heartbeat(ctx, req)
+}
+
+// An illegal generation means "rejoin", not "forget your member id": a new
+// id would leave the old one behind as a member the group waits for.
+func TestIllegalGenerationKeepsMemberID(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 2})
+	appendN(t, b, "t", 0, 1, "v")
+	c := newConsumer(t, &illegalOnce{Broker: b}, groupOpts("g", "t"))
+	pollN(t, c, 1)
+	first, _ := b.Groups().DescribeGroup(ctx, "g")
+	require.Len(t, first.Members, 1)
+	require.Eventually(t, func() bool {
+		appendN(t, b, "t", 1, 1, "w")
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		_, _ = c.Poll(short)
+		a, state := assignments(t, b, "g")
+		d, _ := b.Groups().DescribeGroup(ctx, "g")
+		return state == group.Stable && len(a) == 1 && d.Generation >= 2 &&
+			d.Members[0].MemberID == first.Members[0].MemberID
+	}, 10*time.Second, 10*time.Millisecond, "rejoined as the same single member")
+}

@@ -91,28 +91,33 @@ func (m *member) heartbeats() {
 		}
 		if idle > m.c.opts.RebalanceTimeout {
 			_ = m.api.LeaveGroup(context.Background(), m.c.opts.Group, group.MemberIdentity{MemberID: id, InstanceID: m.c.opts.InstanceID})
-			m.flag(true)
+			m.flag(true, true)
 			continue
 		}
 		err := m.api.Heartbeat(context.Background(), group.HeartbeatRequest{Group: m.c.opts.Group,
 			MemberID: id, InstanceID: m.c.opts.InstanceID, Generation: gen})
 		switch {
 		case errors.Is(err, group.ErrRebalanceInProgress):
-			m.flag(false)
-		case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrIllegalGeneration),
-			errors.Is(err, group.ErrFencedInstanceID):
-			m.flag(true)
+			m.flag(false, false)
+		case errors.Is(err, group.ErrIllegalGeneration):
+			m.flag(true, false)
+		case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrFencedInstanceID):
+			m.flag(true, true)
 		}
 	}
 }
 
 // flag asks the polling goroutine to rejoin; lost says our partitions
-// were taken away without a chance to commit.
-func (m *member) flag(lost bool) {
+// were taken away without a chance to commit, gone that our member id is
+// no longer known.
+func (m *member) flag(lost, gone bool) {
 	m.mu.Lock()
 	m.rejoin = true
 	if lost {
-		m.lost, m.id, m.generation = true, "", -1
+		m.lost, m.generation = true, -1
+	}
+	if gone {
+		m.id = ""
 	}
 	m.mu.Unlock()
 	m.c.mu.Lock()
@@ -188,15 +193,20 @@ func (m *member) join(ctx context.Context) error {
 }
 
 // retryable sorts a join or sync error: rebalances and fencing mean "join
-// again" (with a fresh member id when the old one is gone).
+// again". Only an unknown (or fenced) member needs a fresh member id; an
+// illegal generation keeps it, or the group would wait for the old id.
 func (m *member) retryable(err error) (bool, error) {
 	switch {
 	case err == nil:
 		return false, nil
 	case errors.Is(err, group.ErrRebalanceInProgress):
 		return true, nil
-	case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrIllegalGeneration),
-		errors.Is(err, group.ErrFencedInstanceID):
+	case errors.Is(err, group.ErrIllegalGeneration):
+		m.mu.Lock()
+		m.lost, m.generation = len(m.owned) > 0, -1
+		m.mu.Unlock()
+		return true, nil
+	case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrFencedInstanceID):
 		m.mu.Lock()
 		m.lost, m.id, m.generation = len(m.owned) > 0, "", -1
 		m.mu.Unlock()
