@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/compaction"
+	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
 	"github.com/cairnlog/cairn/topic"
 )
@@ -74,7 +75,7 @@ func (b *Broker) cleanupPass(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := b.cleanPartition(ctx, t.Config, p); err != nil && !errors.Is(err, ErrClosed) {
+			if err := b.cleanPartition(ctx, t, p); err != nil && !errors.Is(err, ErrClosed) {
 				errs = append(errs, err) // a deleted topic's partitions are closed: skip them
 			}
 		}
@@ -82,12 +83,18 @@ func (b *Broker) cleanupPass(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (b *Broker) cleanPartition(ctx context.Context, cfg topic.Config, p *partition.Partition) error {
+func (b *Broker) cleanPartition(ctx context.Context, t *topic.Topic, p *partition.Partition) error {
 	now := b.opts.Now()
+	cfg := t.Config
 	if cfg.Delete() {
 		r := compaction.Retention{Time: millis(cfg.Int(topic.RetentionMs)), Bytes: cfg.Int(topic.RetentionBytes)}
-		if _, err := compaction.Retain(ctx, p, r, now); err != nil {
+		from := p.LogStart()
+		to, err := compaction.Retain(ctx, p, r, now)
+		if err != nil {
 			return err
+		}
+		if to > from {
+			b.reclaim(ctx, t.ID, p.Index(), to)
 		}
 	}
 	if cfg.Compact() {
@@ -127,4 +134,18 @@ func (b *Broker) PartitionStats(topicName string, p int32) (PartitionStats, erro
 		return PartitionStats{}, err
 	}
 	return part.Stats(), nil
+}
+
+// reclaim compacts the data keys a retention deletion removed, below
+// before, so that Pebble drops their files now rather than whenever its
+// own compactions reach them: with value separation, the batches live in
+// blob files that are deleted only once no sstable refers to them. The
+// range is all tombstone, so this is mostly deleting whole files. A
+// failure only delays reclamation, so it is logged, not returned.
+func (b *Broker) reclaim(ctx context.Context, topicID uint32, p int32, before int64) {
+	start := log.DataKey(nil, topicID, uint32(p), 0)
+	end := log.DataKey(nil, topicID, uint32(p), before)
+	if err := b.db.Compact(ctx, start, end, false); err != nil && ctx.Err() == nil {
+		quietLogger{}.Errorf("cairn: reclaim space of %d/%d: %v", topicID, p, err)
+	}
 }
