@@ -148,7 +148,7 @@ func (g *group) checkCommit(req CommitRequest, simple bool) error {
 		return ErrRebalanceInProgress
 	}
 	owned, ok := ownedPartitions(g.protocolType, m.assignment)
-	if !ok {
+	if !ok || req.AnyPartition {
 		return nil // not a consumer group: the assignment is opaque
 	}
 	// A cooperative member commits the partitions it gives up after the

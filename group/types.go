@@ -133,6 +133,10 @@ type CommitRequest struct {
 	InstanceID string
 	Generation int32
 	Offsets    map[TopicPartition]Committed
+	// AnyPartition skips the check that the member owns each partition.
+	// Kafka brokers do not check ownership, so the Kafka listener sets it
+	// for its clients; generation fencing still applies.
+	AnyPartition bool
 }
 
 // API is the group protocol as consumers use it. *Coordinator implements

@@ -1,0 +1,252 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/topic"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func errMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	return kmsg.StringPtr(err.Error())
+}
+
+func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.CreateTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewCreateTopicsResponseTopic()
+		rt.Topic = t.Topic
+		err := c.s.createTopic(ctx, t, req.ValidateOnly)
+		rt.ErrorCode, rt.ErrorMessage = code(err), errMessage(err)
+		if rf := t.ReplicationFactor; err == nil && rf != -1 && rf != 1 {
+			rt.ErrorCode = kerr.InvalidReplicationFactor.Code
+		}
+		if info, ierr := c.s.b.DescribeTopic(ctx, t.Topic); err == nil && ierr == nil {
+			rt.TopicID, rt.NumPartitions, rt.ReplicationFactor = topicUUID(info.ID), int32(len(info.Partitions)), 1
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopic, validateOnly bool) error {
+	if rf := t.ReplicationFactor; rf != -1 && rf != 1 {
+		return fmt.Errorf("replication factor %d on a single broker", rf)
+	}
+	if len(t.ReplicaAssignment) > 0 {
+		return fmt.Errorf("%w: manual replica assignment", cairn.ErrInvalidArgument)
+	}
+	n := int(t.NumPartitions)
+	if n == -1 {
+		n = s.opts.DefaultPartitions
+	}
+	cfg := cairn.TopicConfig{}
+	for _, kv := range t.Configs {
+		if kv.Value != nil {
+			cfg[kv.Name] = *kv.Value
+		}
+	}
+	if !validateOnly {
+		return s.b.CreateTopic(ctx, t.Topic, n, cfg)
+	}
+	if err := topic.ValidateName(t.Topic); err != nil {
+		return err
+	}
+	if n < 1 || n > topic.MaxPartitions {
+		return cairn.ErrInvalidPartitions
+	}
+	if _, err := s.b.DescribeTopic(ctx, t.Topic); err == nil {
+		return cairn.ErrTopicExists
+	}
+	return topic.Config(cfg).Validate()
+}
+
+func handleDeleteTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.DeleteTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	names := req.TopicNames
+	for _, t := range req.Topics {
+		if t.Topic != nil {
+			names = append(names, *t.Topic)
+		}
+	}
+	for _, name := range names {
+		rt := kmsg.NewDeleteTopicsResponseTopic()
+		rt.Topic = kmsg.StringPtr(name)
+		if info, err := c.s.b.DescribeTopic(ctx, name); err == nil {
+			rt.TopicID = topicUUID(info.ID)
+		}
+		err := c.s.b.DeleteTopic(ctx, name)
+		rt.ErrorCode, rt.ErrorMessage = code(err), errMessage(err)
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+func handleCreatePartitions(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.CreatePartitionsRequest)
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewCreatePartitionsResponseTopic()
+		rt.Topic = t.Topic
+		var err error
+		if req.ValidateOnly {
+			var n int
+			if n, err = c.s.b.PartitionCount(t.Topic); err == nil && int(t.Count) <= n {
+				err = cairn.ErrInvalidPartitions
+			}
+		} else {
+			err = c.s.b.CreatePartitions(ctx, t.Topic, int(t.Count))
+		}
+		rt.ErrorCode, rt.ErrorMessage = code(err), errMessage(err)
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+func handleDescribeConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.DescribeConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	for _, r := range req.Resources {
+		rr := kmsg.NewDescribeConfigsResponseResource()
+		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+		switch r.ResourceType {
+		case kmsg.ConfigResourceTypeTopic:
+			info, err := c.s.b.DescribeTopic(ctx, r.ResourceName)
+			rr.ErrorCode, rr.ErrorMessage = code(err), errMessage(err)
+			for _, e := range info.Config {
+				if r.ConfigNames != nil && !slices.Contains(r.ConfigNames, e.Key) {
+					continue
+				}
+				rc := kmsg.NewDescribeConfigsResponseResourceConfig()
+				rc.Name, rc.Value, rc.IsDefault = e.Key, kmsg.StringPtr(e.Value), e.IsDefault
+				rc.Source = kmsg.ConfigSourceDynamicTopicConfig
+				if e.IsDefault {
+					rc.Source = kmsg.ConfigSourceDefaultConfig
+				}
+				rr.Configs = append(rr.Configs, rc)
+			}
+		case kmsg.ConfigResourceTypeBroker:
+			// No broker configs are exposed; answer with none.
+		default:
+			rr.ErrorCode = kerr.InvalidRequest.Code
+		}
+		resp.Resources = append(resp.Resources, rr)
+	}
+	return resp, nil
+}
+
+// handleAlterConfigs replaces a topic's whole config, as the legacy
+// AlterConfigs does: keys not given go back to their defaults.
+func handleAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.AlterConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
+	for _, r := range req.Resources {
+		rr := kmsg.NewAlterConfigsResponseResource()
+		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+		set := cairn.TopicConfig{}
+		for _, kv := range r.Configs {
+			if kv.Value != nil {
+				set[kv.Name] = *kv.Value
+			}
+		}
+		var reset []string
+		for _, k := range topic.Keys() {
+			if _, ok := set[k]; !ok {
+				reset = append(reset, k)
+			}
+		}
+		err := c.s.alterTopic(ctx, r.ResourceType, r.ResourceName, set, reset, req.ValidateOnly)
+		rr.ErrorCode, rr.ErrorMessage = code(err), errMessage(err)
+		resp.Resources = append(resp.Resources, rr)
+	}
+	return resp, nil
+}
+
+func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.IncrementalAlterConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	for _, r := range req.Resources {
+		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
+		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+		set, reset := cairn.TopicConfig{}, []string(nil)
+		var err error
+		for _, kv := range r.Configs {
+			switch {
+			case kv.Op == kmsg.IncrementalAlterConfigOpSet && kv.Value != nil:
+				set[kv.Name] = *kv.Value
+			case kv.Op == kmsg.IncrementalAlterConfigOpDelete:
+				reset = append(reset, kv.Name)
+			default:
+				err = fmt.Errorf("%w: config op %v on %s", cairn.ErrInvalidArgument, kv.Op, kv.Name)
+			}
+		}
+		if err == nil {
+			err = c.s.alterTopic(ctx, r.ResourceType, r.ResourceName, set, reset, req.ValidateOnly)
+		}
+		rr.ErrorCode, rr.ErrorMessage = code(err), errMessage(err)
+		resp.Resources = append(resp.Resources, rr)
+	}
+	return resp, nil
+}
+
+func (s *Server) alterTopic(ctx context.Context, kind kmsg.ConfigResourceType, name string, set cairn.TopicConfig, reset []string, validateOnly bool) error {
+	if kind != kmsg.ConfigResourceTypeTopic {
+		return fmt.Errorf("%w: only topic configs can be altered", cairn.ErrInvalidArgument)
+	}
+	if validateOnly {
+		if _, err := s.b.DescribeTopic(ctx, name); err != nil {
+			return err
+		}
+		for _, k := range reset {
+			if _, ok := topic.Default(k); !ok {
+				return &topic.ConfigError{Key: k, Reason: "unknown key"}
+			}
+		}
+		return topic.Config(set).Validate()
+	}
+	return s.b.AlterTopicConfig(ctx, name, set, reset...)
+}
+
+func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.DeleteRecordsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewDeleteRecordsResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewDeleteRecordsResponseTopicPartition()
+			rp.Partition = p.Partition
+			before := p.Offset
+			if before == -1 { // -1: up to the high watermark
+				_, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
+				if err != nil {
+					rp.ErrorCode = code(err)
+					rt.Partitions = append(rt.Partitions, rp)
+					continue
+				}
+				before = hwm
+			}
+			err := c.s.b.DeleteRecords(ctx, t.Topic, p.Partition, before)
+			rp.ErrorCode = code(err)
+			if start, _, werr := c.s.b.Watermarks(t.Topic, p.Partition); werr == nil {
+				rp.LowWatermark = start
+			}
+			if errors.Is(err, cairn.ErrOffsetOutOfRange) {
+				rp.ErrorCode = kerr.OffsetOutOfRange.Code
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}

@@ -1,0 +1,61 @@
+package kafka
+
+import (
+	"errors"
+
+	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/group"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// codes maps Cairn's errors to Kafka error codes, most specific first.
+var codes = []struct {
+	err  error
+	code *kerr.Error
+}{
+	{cairn.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{cairn.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+	{cairn.ErrMessageTooLarge, kerr.MessageTooLarge},
+	{cairn.ErrCorruptBatch, kerr.CorruptMessage},
+	{cairn.ErrInvalidHeader, kerr.CorruptMessage},
+	{cairn.ErrEmptyBatch, kerr.CorruptMessage},
+	{cairn.ErrUnknownCodec, kerr.UnsupportedCompressionType},
+	{cairn.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{cairn.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{cairn.ErrDuplicateSequence, kerr.DuplicateSequenceNumber},
+	{cairn.ErrProducerFenced, kerr.InvalidProducerEpoch},
+	{cairn.ErrInvalidTopic, kerr.InvalidTopicException},
+	{cairn.ErrTopicExists, kerr.TopicAlreadyExists},
+	{cairn.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{cairn.ErrInvalidConfig, kerr.InvalidConfig},
+	{group.ErrMemberIDRequired, kerr.MemberIDRequired},
+	{group.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout},
+	{cairn.ErrInvalidGroupID, kerr.InvalidGroupID},
+	{cairn.ErrUnknownGroup, kerr.GroupIDNotFound},
+	{cairn.ErrUnknownMemberID, kerr.UnknownMemberID},
+	{cairn.ErrIllegalGeneration, kerr.IllegalGeneration},
+	{cairn.ErrRebalanceInProgress, kerr.RebalanceInProgress},
+	{cairn.ErrFencedInstanceID, kerr.FencedInstanceID},
+	{cairn.ErrNonEmptyGroup, kerr.NonEmptyGroup},
+	{cairn.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol},
+	{cairn.ErrInvalidOffset, kerr.InvalidCommitOffsetSize},
+	{cairn.ErrInvalidArgument, kerr.InvalidRequest},
+	{cairn.ErrClosed, kerr.NotCoordinator},
+}
+
+// code returns the Kafka error code for err (0 for nil).
+func code(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code.Code
+		}
+	}
+	return kerr.UnknownServerError.Code
+}

@@ -1,0 +1,114 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/cairnlog/cairn"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handleFetch serves stored batches without re-encoding them. It waits up
+// to MaxWaitMillis for MinBytes, woken by appends to the requested
+// partitions (no polling). Fetch sessions are answered as "no session"
+// (session id 0), so clients send full requests.
+func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.FetchRequest)
+	if req.Version >= 7 && req.SessionID != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	for {
+		chans := c.s.changed(req)
+		resp, bytes, failed := c.s.fetchOnce(ctx, req)
+		if bytes >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
+			return resp, nil
+		}
+		if !waitAny(ctx, chans, deadline) {
+			return resp, nil // the server is closing
+		}
+	}
+}
+
+// changed returns the change channels of the requested partitions, taken
+// before reading so that no append between read and wait is missed.
+func (s *Server) changed(req *kmsg.FetchRequest) []<-chan struct{} {
+	var out []<-chan struct{}
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			if ch, err := s.b.Changed(t.Topic, p.Partition); err == nil {
+				out = append(out, ch)
+			}
+		}
+	}
+	return out
+}
+
+// fetchOnce reads every requested partition once. failed reports a
+// partition error, which is answered at once.
+func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	total, failed := 0, false
+	maxBytes := int(req.MaxBytes)
+	if req.Version < 3 || maxBytes <= 0 {
+		maxBytes = 1 << 30
+	}
+	for _, t := range req.Topics {
+		rt := kmsg.NewFetchResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewFetchResponseTopicPartition()
+			rp.Partition = p.Partition
+			limit := min(int(p.PartitionMaxBytes), maxBytes-total)
+			if total > 0 && limit <= 0 {
+				rt.Partitions = append(rt.Partitions, s.watermarksOnly(rp, t.Topic))
+				continue
+			}
+			f, err := s.b.Fetch(ctx, t.Topic, p.Partition, p.FetchOffset, max(limit, 0))
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = f.HighWatermark, f.HighWatermark, f.LogStart
+			if err != nil {
+				rp.ErrorCode = code(err)
+				failed = true
+				var oe *cairn.OffsetError
+				if errors.As(err, &oe) {
+					rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = oe.HighWatermark, oe.HighWatermark, oe.LogStart
+				}
+			}
+			for _, b := range f.Batches {
+				rp.RecordBatches = append(rp.RecordBatches, b.Bytes()...)
+				total += b.Len()
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, total, failed
+}
+
+// watermarksOnly answers a partition left out by the request's byte limit.
+func (s *Server) watermarksOnly(rp kmsg.FetchResponseTopicPartition, topic string) kmsg.FetchResponseTopicPartition {
+	start, hwm, err := s.b.Watermarks(topic, rp.Partition)
+	rp.ErrorCode = code(err)
+	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hwm, hwm, start
+	return rp
+}
+
+// waitAny waits for a channel, the deadline, or ctx; false means ctx ended.
+func waitAny(ctx context.Context, chans []<-chan struct{}, deadline time.Time) bool {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	cases := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)},
+	}
+	for _, ch := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	return chosen != 0
+}

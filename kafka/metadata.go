@@ -1,0 +1,94 @@
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+
+	"github.com/cairnlog/cairn"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// nodeID is the single broker's id.
+const nodeID = 0
+
+// topicUUID derives a topic's Kafka topic id from Cairn's internal id,
+// which is never reused, so the UUID is stable and unique per topic.
+func topicUUID(id uint32) [16]byte {
+	var u [16]byte
+	copy(u[:], "cairn-topic-")
+	binary.BigEndian.PutUint32(u[12:], id)
+	return u
+}
+
+func (s *Server) addr() (string, int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.host, s.port
+}
+
+func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.MetadataRequest)
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	host, port := c.s.addr()
+	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: nodeID, Host: host, Port: port}}
+	resp.ClusterID = kmsg.StringPtr("cairn")
+	resp.ControllerID = nodeID
+
+	var names []string
+	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
+		names, _ = c.s.b.Topics(ctx) // all topics
+	} else {
+		for _, t := range req.Topics {
+			if t.Topic != nil {
+				names = append(names, *t.Topic)
+			}
+		}
+	}
+	autoCreate := c.s.opts.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	for _, name := range names {
+		resp.Topics = append(resp.Topics, c.s.topicMetadata(ctx, name, autoCreate))
+	}
+	return resp, nil
+}
+
+func (s *Server) topicMetadata(ctx context.Context, name string, autoCreate bool) kmsg.MetadataResponseTopic {
+	t := kmsg.NewMetadataResponseTopic()
+	t.Topic = kmsg.StringPtr(name)
+	info, err := s.b.DescribeTopic(ctx, name)
+	if errors.Is(err, cairn.ErrUnknownTopic) && autoCreate {
+		if err = s.b.CreateTopic(ctx, name, s.opts.DefaultPartitions, nil); err == nil || errors.Is(err, cairn.ErrTopicExists) {
+			info, err = s.b.DescribeTopic(ctx, name)
+		}
+	}
+	if err != nil {
+		t.ErrorCode = code(err)
+		return t
+	}
+	t.TopicID = topicUUID(info.ID)
+	for _, p := range info.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = p.Partition
+		mp.Leader = nodeID
+		mp.Replicas = []int32{nodeID}
+		mp.ISR = []int32{nodeID}
+		t.Partitions = append(t.Partitions, mp)
+	}
+	return t
+}
+
+func handleFindCoordinator(_ context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.FindCoordinatorRequest)
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	host, port := c.s.addr()
+	if req.Version < 4 {
+		resp.NodeID, resp.Host, resp.Port = nodeID, host, port
+		return resp, nil
+	}
+	for _, key := range req.CoordinatorKeys {
+		co := kmsg.NewFindCoordinatorResponseCoordinator()
+		co.Key, co.NodeID, co.Host, co.Port = key, nodeID, host, port
+		resp.Coordinators = append(resp.Coordinators, co)
+	}
+	return resp, nil
+}

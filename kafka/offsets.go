@@ -1,0 +1,91 @@
+package kafka
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ListOffsets' special timestamps.
+const (
+	latestTimestamp   = -1
+	earliestTimestamp = -2
+)
+
+func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.ListOffsetsRequest)
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewListOffsetsResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewListOffsetsResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.Timestamp = -1
+			start, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
+			switch {
+			case err != nil:
+				rp.ErrorCode = code(err)
+			case p.Timestamp == latestTimestamp:
+				rp.Offset = hwm
+			case p.Timestamp == earliestTimestamp:
+				rp.Offset = start
+			case p.Timestamp < 0:
+				rp.ErrorCode = kerr.UnsupportedVersion.Code // max timestamp (-3) and others
+			default:
+				off, ok, err := c.s.b.OffsetForTime(ctx, t.Topic, p.Partition, time.UnixMilli(p.Timestamp))
+				switch {
+				case err != nil:
+					rp.ErrorCode = code(err)
+				case ok:
+					rp.Offset, rp.Timestamp = off, p.Timestamp
+				default:
+					rp.Offset = -1 // no record that recent, as Kafka answers
+				}
+			}
+			if req.Version == 0 {
+				rp.OldStyleOffsets = []int64{rp.Offset}
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+// handleOffsetForLeaderEpoch answers with the log end: this broker's
+// leader epoch is always 0, so every epoch ends at the high watermark.
+func handleOffsetForLeaderEpoch(_ context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			rp.Partition = p.Partition
+			_, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
+			rp.ErrorCode, rp.LeaderEpoch, rp.EndOffset = code(err), 0, hwm
+			if err != nil {
+				rp.EndOffset = -1
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+func handleInitProducerID(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.InitProducerIDRequest)
+	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+	if req.TransactionalID != nil {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // transactions come later
+		return resp, nil
+	}
+	id, epoch, err := c.s.b.InitProducerID(ctx)
+	resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = code(err), id, epoch
+	return resp, nil
+}

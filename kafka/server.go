@@ -1,0 +1,305 @@
+package kafka
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/cairnlog/cairn"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Options configure a Server. The zero value is valid.
+type Options struct {
+	// AutoCreateTopics creates unknown topics that clients ask about in
+	// Metadata requests (when the request allows it), as Kafka's
+	// auto.create.topics.enable. Default off.
+	AutoCreateTopics bool
+	// DefaultPartitions is the partition count of auto-created topics;
+	// default 1.
+	DefaultPartitions int
+	// MaxRequestBytes bounds one request frame; larger ones close the
+	// connection. Default 100 MiB, as Kafka's socket.request.max.bytes.
+	MaxRequestBytes int
+	// AdvertisedAddr is the host:port given to clients in Metadata and
+	// FindCoordinator; default the listener's address.
+	AdvertisedAddr string
+}
+
+// Server serves the Kafka protocol for one Broker. Each connection has a
+// goroutine that reads a request, answers it, and reads the next, so
+// responses keep the order of requests as Kafka requires. Close stops the
+// listener and every connection.
+type Server struct {
+	b    *cairn.Broker
+	opts Options
+	host string
+	port int32
+
+	ctx    context.Context // ends with Close: long polls return
+	cancel context.CancelFunc
+
+	mu     sync.Mutex // guards conns, lns and closed
+	conns  map[net.Conn]struct{}
+	lns    []net.Listener
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewServer returns a server for b; call Serve with a listener.
+func NewServer(b *cairn.Broker, opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.DefaultPartitions <= 0 {
+		o.DefaultPartitions = 1
+	}
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = 100 << 20
+	}
+	s := &Server{b: b, opts: o, conns: map[net.Conn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Serve is NewServer(b, nil).Serve(ln) until ctx is done.
+func Serve(ctx context.Context, ln net.Listener, b *cairn.Broker) error {
+	s := NewServer(b, nil)
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	err := s.Serve(ln)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// Serve accepts connections on ln until Close; it returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.setAddr(ln); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return cairn.ErrClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) setAddr(ln net.Listener) error {
+	addr := s.opts.AdvertisedAddr
+	if addr == "" {
+		addr = ln.Addr().String()
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("kafka: advertised address %q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return fmt.Errorf("kafka: advertised port %q: %w", port, err)
+	}
+	s.mu.Lock()
+	s.host, s.port = host, int32(p)
+	s.mu.Unlock()
+	return nil
+}
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines. It does not close the Broker.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// conn is one client connection.
+type conn struct {
+	s        *Server
+	nc       net.Conn
+	clientID string // from the last request header
+	r  *bufio.Reader
+	w  *bufio.Writer
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, nc)
+		s.mu.Unlock()
+		nc.Close()
+	}()
+	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10)}
+	for {
+		if err := c.serveOne(); err != nil {
+			return // a closed or broken connection, or a request we refuse
+		}
+	}
+}
+
+// errDrop closes the connection without an answer, as Kafka does for
+// requests it cannot parse.
+var errDrop = errors.New("kafka: drop connection")
+
+// header is a request header (v1, or v2 for flexible requests).
+type header struct {
+	key, version int16
+	correlation  int32
+	clientID     string
+}
+
+// serveOne reads, handles and answers one request.
+func (c *conn) serveOne() error {
+	var size [4]byte
+	if _, err := io.ReadFull(c.r, size[:]); err != nil {
+		return err
+	}
+	n := int32(binary.BigEndian.Uint32(size[:]))
+	if n < 8 || int(n) > c.s.opts.MaxRequestBytes {
+		return errDrop
+	}
+	frame := make([]byte, n)
+	if _, err := io.ReadFull(c.r, frame); err != nil {
+		return err
+	}
+	h, body, err := parseHeader(frame)
+	if err != nil {
+		return errDrop
+	}
+	c.clientID = h.clientID
+	api, ok := apis[h.key]
+	if !ok || h.version < api.min || h.version > api.max {
+		if h.key == kmsg.ApiVersions.Int16() {
+			return c.write(h, 0, unsupportedVersions(), false)
+		}
+		return errDrop // not advertised: Kafka closes the connection
+	}
+	req := kmsg.RequestForKey(h.key)
+	req.SetVersion(h.version)
+	if err := req.ReadFrom(body); err != nil {
+		return errDrop
+	}
+	resp, err := api.fn(c.s.ctx, c, req)
+	if err != nil {
+		return err
+	}
+	if resp == nil { // acks=0 produce: no answer
+		return nil
+	}
+	resp.SetVersion(h.version)
+	// ApiVersions answers with a v0 response header even when flexible, so
+	// clients can read it before they know our versions.
+	flexHeader := req.IsFlexible() && h.key != kmsg.ApiVersions.Int16()
+	return c.write(h, h.version, resp, flexHeader)
+}
+
+// parseHeader splits a request frame into header and body.
+func parseHeader(f []byte) (header, []byte, error) {
+	var h header
+	if len(f) < 10 {
+		return h, nil, io.ErrUnexpectedEOF
+	}
+	h.key = int16(binary.BigEndian.Uint16(f))
+	h.version = int16(binary.BigEndian.Uint16(f[2:]))
+	h.correlation = int32(binary.BigEndian.Uint32(f[4:]))
+	idLen := int16(binary.BigEndian.Uint16(f[8:]))
+	f = f[10:]
+	if idLen > 0 {
+		if int(idLen) > len(f) {
+			return h, nil, io.ErrUnexpectedEOF
+		}
+		h.clientID, f = string(f[:idLen]), f[idLen:]
+	}
+	if req := kmsg.RequestForKey(h.key); req != nil {
+		req.SetVersion(h.version)
+		if req.IsFlexible() {
+			var err error
+			if f, err = skipTags(f); err != nil {
+				return h, nil, err
+			}
+		}
+	}
+	return h, f, nil
+}
+
+// skipTags skips a tagged-fields section.
+func skipTags(b []byte) ([]byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	b = b[k:]
+	for i := uint64(0); i < n; i++ {
+		if _, k = binary.Uvarint(b); k <= 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		b = b[k:]
+		size, k := binary.Uvarint(b)
+		if k <= 0 || size > uint64(len(b)-k) {
+			return nil, io.ErrUnexpectedEOF
+		}
+		b = b[k+int(size):]
+	}
+	return b, nil
+}
+
+// write sends resp with h's correlation id.
+func (c *conn) write(h header, version int16, resp kmsg.Response, flexHeader bool) error {
+	resp.SetVersion(version)
+	buf := make([]byte, 8, 256)
+	binary.BigEndian.PutUint32(buf[4:], uint32(h.correlation))
+	if flexHeader {
+		buf = append(buf, 0) // no tagged fields
+	}
+	buf = resp.AppendTo(buf)
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	if _, err := c.w.Write(buf); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
