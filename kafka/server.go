@@ -162,8 +162,8 @@ type conn struct {
 	s        *Server
 	nc       net.Conn
 	clientID string // from the last request header
-	r  *bufio.Reader
-	w  *bufio.Writer
+	r        *bufio.Reader
+	w        *bufio.Writer
 }
 
 func (s *Server) serveConn(nc net.Conn) {
