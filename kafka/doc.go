@@ -1,0 +1,29 @@
+// Package kafka serves the Kafka wire protocol for an embedded Broker, so
+// existing Kafka clients (franz-go, sarama, segmentio/kafka-go, librdkafka
+// and kcat, Python clients) can produce, consume, join groups and manage
+// topics against a durable Cairn broker: in tests without Docker, or as a
+// small single-node broker.
+//
+// Requests are decoded and responses encoded with franz-go's kmsg. Produced
+// batches are validated (CRC, magic 2, records), stamped with offsets and
+// stored verbatim; Fetch serves the stored bytes without re-encoding and
+// long-polls on appends. Consumer groups use the broker's coordinator, the
+// same one in-process consumers use, so a group can mix both. ApiVersions
+// advertises only the APIs and versions that are implemented (Produce v3+
+// and Fetch v4+, which carry RecordBatch v2); transactions are not yet
+// served. The broker is a single node (id 0) that leads every partition.
+//
+// # Usage
+//
+//	b, err := cairn.Open("./data", nil)
+//	ln, err := net.Listen("tcp", "127.0.0.1:9092")
+//	srv := kafka.NewServer(b, &kafka.Options{AutoCreateTopics: true})
+//	go srv.Serve(ln)
+//	...
+//	srv.Close() // stops the listener and connections; then b.Close()
+//
+// For tests, package cairntest starts one on a random loopback port in one
+// line. Bad input (malformed or oversized frames, unknown API keys or
+// versions) closes that connection or gets a Kafka error code; the broker
+// keeps serving everyone else.
+package kafka
