@@ -26,6 +26,10 @@ type Options struct {
 	// ReadBytes is how many bytes of batches one read returns (default
 	// 1 MiB).
 	ReadBytes int
+	// BytesPerSecond caps how fast a pass reads batches, as Kafka's
+	// log.cleaner.io.max.bytes.per.second, so the cleaner leaves CPU and
+	// disk to appends; 0 (the default) means no cap.
+	BytesPerSecond int
 }
 
 // EnsureDefaults fills unset fields with their defaults.
@@ -43,7 +47,7 @@ func (o *Options) EnsureDefaults() {
 
 // Validate reports options that cannot work.
 func (o *Options) Validate() error {
-	if o.KeyMapSize < 0 || o.StepBytes < 0 || o.ReadBytes < 0 {
+	if o.KeyMapSize < 0 || o.StepBytes < 0 || o.ReadBytes < 0 || o.BytesPerSecond < 0 {
 		return fmt.Errorf("%w: negative size in %+v", ErrInvalidOptions, *o)
 	}
 	return nil
@@ -81,6 +85,33 @@ type Cleaner struct {
 	opts Options
 	keys *keyMap
 	recs []log.Record
+	// read and since pace reads under BytesPerSecond.
+	read  int64
+	since time.Time
+}
+
+// pace sleeps, if needed, so that reads since the pass began stay under
+// BytesPerSecond, after reading bs.
+func (c *Cleaner) pace(ctx context.Context, bs []log.Batch) error {
+	if c.opts.BytesPerSecond <= 0 {
+		return nil
+	}
+	for _, b := range bs {
+		c.read += int64(b.Len())
+	}
+	due := time.Duration(float64(c.read) / float64(c.opts.BytesPerSecond) * float64(time.Second))
+	wait := due - time.Since(c.since)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // NewCleaner returns a cleaner; o is copied and defaulted.
@@ -161,6 +192,7 @@ func (c *Cleaner) due(l Log, pol Policy, end int64, now time.Time) (bool, error)
 // then rewrites the log from its start to there.
 func (c *Cleaner) pass(ctx context.Context, l Log, pol Policy, dirty, end int64, now time.Time, res *Result) error {
 	c.keys.reset()
+	c.read, c.since = 0, time.Now()
 	mapEnd, err := c.mapKeys(ctx, l, dirty, end)
 	if err != nil {
 		return err
@@ -178,6 +210,9 @@ func (c *Cleaner) mapKeys(ctx context.Context, l Log, dirty, end int64) (int64, 
 			return 0, err
 		}
 		bs, err := l.Batches(mapEnd, end, c.opts.ReadBytes)
+		if err == nil {
+			err = c.pace(ctx, bs)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -233,6 +268,9 @@ func (c *Cleaner) rewrite(ctx context.Context, l Log, pol Policy, dirty, mapEnd 
 			return err
 		}
 		bs, err := l.Batches(off, mapEnd, c.opts.ReadBytes)
+		if err == nil {
+			err = c.pace(ctx, bs)
+		}
 		if err != nil {
 			return err
 		}

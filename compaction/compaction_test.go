@@ -153,6 +153,17 @@ func TestRetainTakesTheLaterCut(t *testing.T) {
 	}
 }
 
+func TestBytesPerSecondPacesPasses(t *testing.T) {
+	p := newPartition(t)
+	fill(t, p, rand.New(rand.NewPCG(3, 4)), 60, 20)
+	size := p.Size()
+	rate := int(size) * 4 // the pass reads the log twice (map, rewrite): about half a second
+	start := time.Now()
+	_, err := compaction.NewCleaner(compaction.Options{BytesPerSecond: rate}).Clean(ctx, p, compaction.Policy{}, time.Now())
+	require.NoError(t, err)
+	require.Greater(t, time.Since(start), 300*time.Millisecond)
+}
+
 func TestOptionsValidate(t *testing.T) {
 	o := compaction.Options{KeyMapSize: -1}
 	require.ErrorIs(t, o.Validate(), compaction.ErrInvalidOptions)
