@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairnlog/cairn"
+)
+
+const consumeSynopsis = `TOPIC [--from earliest|latest|N] [--group G] [-n COUNT] [--follow] [--format FMT]
+       [--dir DIR | --bootstrap HOST:PORT]
+
+Without --follow, records up to the end of each partition as it was at the
+start are printed, then the command exits. A group's committed offsets take
+precedence over --from; the offsets of the printed records are committed.`
+
+type consumeFlags struct {
+	from   offsetSpec
+	group  string
+	count  int
+	follow bool
+	format string
+}
+
+// runConsume is `cairn consume TOPIC`.
+func runConsume(ctx context.Context, args []string, io stdio) error {
+	fs := newFlags(io, "consume", consumeSynopsis)
+	conn := addConnFlags(fs)
+	var f consumeFlags
+	fs.Var(offsetFlag{&f.from}, "from", "where to start: earliest, latest or an `offset` (default earliest)")
+	fs.StringVar(&f.group, "group", "", "consume as a member of consumer `group` G")
+	fs.IntVar(&f.count, "n", 0, "exit after `COUNT` records (0: no limit)")
+	fs.BoolVar(&f.follow, "follow", false, "keep waiting for new records (until Ctrl-C)")
+	fs.StringVar(&f.format, "format", `%v\n`, "output `format`: %t topic, %p partition, %o offset, %k key, %v value,\n%T timestamp (ms), %h headers, %% percent; \\n newline, \\t tab")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := positional(fs, pos, "TOPIC"); err != nil {
+		return err
+	}
+	if f.count < 0 {
+		return usagef(fs, "negative -n %d", f.count)
+	}
+	if f.follow && conn.bootstrap == "" {
+		// Only one process can open a directory, so nothing else could
+		// append while this command has it open.
+		return usagef(fs, "--follow needs --bootstrap (a running `cairn serve`)")
+	}
+	return withBackend(conn, false, func(be backend) error { return consume(ctx, io, be, pos[0], f) })
+}
+
+// consume prints a topic's records as the flags say.
+func consume(ctx context.Context, io stdio, be backend, topic string, f consumeFlags) error {
+	var ends map[int32]int64 // without --follow: where each partition ends
+	if !f.follow {
+		var err error
+		if ends, err = pendingEnds(ctx, be, topic, f); err != nil || len(ends) == 0 {
+			return err
+		}
+	}
+	src, err := be.Consumer(ctx, sourceOptions{Topic: topic, Group: f.group, From: f.from})
+	if err != nil {
+		return err
+	}
+	c := &consumption{io: io, src: src, format: compileFormat(f.format), limit: f.count, ends: ends, group: f.group}
+	err = c.run(ctx)
+	if cerr := src.Close(); err == nil {
+		err = cerr
+	}
+	if f.follow && errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil // Ctrl-C is how --follow ends
+	}
+	return err
+}
+
+// pendingEnds returns, for each partition with records left to print,
+// the high watermark at the start.
+func pendingEnds(ctx context.Context, be backend, topic string, f consumeFlags) (map[int32]int64, error) {
+	parts, err := be.Partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	committed := map[int32]int64{}
+	if f.group != "" {
+		if committed, err = be.Committed(ctx, f.group, topic); err != nil {
+			return nil, err
+		}
+	}
+	ends := map[int32]int64{}
+	for _, p := range parts {
+		start, ok := committed[p.Partition]
+		if !ok {
+			start = f.from.resolve(p.LogStart, p.HighWatermark)
+		}
+		if start < p.HighWatermark {
+			ends[p.Partition] = p.HighWatermark
+		}
+	}
+	return ends, nil
+}
+
+// consumption is one run of consume.
+type consumption struct {
+	io     stdio
+	src    source
+	format recordFormat
+	limit  int             // 0: none
+	ends   map[int32]int64 // nil with --follow; emptied as partitions end
+	group  string
+	n      int
+	buf    []byte
+}
+
+// run polls and prints until the limit, the ends, or an error.
+func (c *consumption) run(ctx context.Context) error {
+	for {
+		recs, err := c.src.Poll(ctx)
+		if err != nil {
+			return err
+		}
+		next := c.print(recs)
+		if c.group != "" && len(next) > 0 {
+			if err := c.src.Commit(ctx, next); err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+		}
+		if c.limit > 0 && c.n >= c.limit || c.ends != nil && len(c.ends) == 0 {
+			return nil
+		}
+	}
+}
+
+// print prints recs (within the limit and the ends) and returns the next
+// offset of each partition printed.
+func (c *consumption) print(recs []*cairn.Record) map[int32]int64 {
+	next := map[int32]int64{}
+	for _, r := range recs {
+		if c.limit > 0 && c.n >= c.limit {
+			break
+		}
+		if c.ends != nil {
+			end, ok := c.ends[r.Partition]
+			if !ok || r.Offset >= end {
+				continue // appended after the start: not ours to print
+			}
+			if r.Offset+1 >= end {
+				delete(c.ends, r.Partition)
+			}
+		}
+		c.buf = c.format(c.buf[:0], r)
+		c.io.out.Write(c.buf)
+		next[r.Partition] = r.Offset + 1
+		c.n++
+	}
+	return next
+}

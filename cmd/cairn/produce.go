@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cairnlog/cairn"
+)
+
+// maxLine bounds one input line, that is one record.
+const maxLine = 16 << 20
+
+// maxSend is the most lines sent as one ProduceSync.
+const maxSend = 1000
+
+type produceFlags struct {
+	partition int
+	keySep    string
+	quiet     bool
+}
+
+// runProduce is `cairn produce TOPIC`: each stdin line becomes a record.
+// Lines read while the previous ones are being appended go together, so
+// piped input is batched and typed input is sent line by line.
+func runProduce(ctx context.Context, args []string, io stdio) error {
+	fs := newFlags(io, "produce", "TOPIC [--partition P] [--key-sep SEP] [--dir DIR | --bootstrap HOST:PORT] < lines")
+	conn := addConnFlags(fs)
+	var f produceFlags
+	fs.IntVar(&f.partition, "partition", -1, "append to `partition` P (default: by key hash, keyless records spread)")
+	fs.StringVar(&f.keySep, "key-sep", "", "split each line at the first `SEP` into key and value (a line without it has no key)")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the count, not each record's partition and offset")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := positional(fs, pos, "TOPIC"); err != nil {
+		return err
+	}
+	return withBackend(conn, false, func(be backend) error {
+		return produce(ctx, io, be, pos[0], f)
+	})
+}
+
+func produce(ctx context.Context, io stdio, be backend, topic string, f produceFlags) error {
+	s, err := be.Producer(ctx, f.partition >= 0)
+	if err != nil {
+		return err
+	}
+	n, err := sendLines(ctx, io, s, topic, f)
+	// Every record was sent synchronously; Close only stops the producer.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), retryTimeout)
+	defer cancel()
+	if cerr := s.Close(cctx); err == nil {
+		err = cerr
+	}
+	fmt.Fprintf(io.err, "produced %d records to %s\n", n, topic)
+	return err
+}
+
+// sendLines sends stdin's lines in batches and returns how many succeeded.
+func sendLines(ctx context.Context, io stdio, s sink, topic string, f produceFlags) (int, error) {
+	done := make(chan struct{})
+	defer close(done)
+	lines, readErr := readLines(io.in, done)
+	n := 0
+	for batch := range batches(ctx, lines) {
+		recs := make([]*cairn.Record, len(batch))
+		for i, l := range batch {
+			recs[i] = toRecord(topic, l, f)
+		}
+		for i, err := range s.Send(ctx, recs) {
+			if err != nil {
+				return n, fmt.Errorf("record %d: %w", n+1, err)
+			}
+			if !f.quiet {
+				fmt.Fprintf(io.out, "partition %d offset %d\n", recs[i].Partition, recs[i].Offset)
+			}
+			n++
+		}
+	}
+	if ctx.Err() != nil {
+		return n, nil // interrupted: the input ends here
+	}
+	return n, <-readErr
+}
+
+// readLines sends in's lines on the returned channel until EOF or done,
+// then closes it and sends the read error.
+func readLines(in io.Reader, done <-chan struct{}) (<-chan string, <-chan error) {
+	lines, errc := make(chan string, maxSend), make(chan error, 1)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
+		for sc.Scan() {
+			select {
+			case lines <- strings.TrimSuffix(sc.Text(), "\r"):
+			case <-done:
+				errc <- nil
+				return
+			}
+		}
+		errc <- sc.Err()
+	}()
+	return lines, errc
+}
+
+// batches yields what lines has ready: at least one line, at most
+// maxSend. It ends at the end of lines or when ctx is done (Ctrl-C ends
+// typed input).
+func batches(ctx context.Context, lines <-chan string) func(yield func([]string) bool) {
+	return func(yield func([]string) bool) {
+		for {
+			var l string
+			var ok bool
+			select {
+			case l, ok = <-lines:
+			case <-ctx.Done():
+			}
+			if !ok {
+				return
+			}
+			batch := []string{l}
+		more:
+			for len(batch) < maxSend {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						break more
+					}
+					batch = append(batch, l)
+				default:
+					break more
+				}
+			}
+			if !yield(batch) {
+				return
+			}
+		}
+	}
+}
+
+func toRecord(topic, line string, f produceFlags) *cairn.Record {
+	r := &cairn.Record{Topic: topic, Value: []byte(line)}
+	if f.partition >= 0 {
+		r.Partition = int32(f.partition)
+	}
+	if f.keySep != "" {
+		if k, v, ok := strings.Cut(line, f.keySep); ok {
+			r.Key, r.Value = []byte(k), []byte(v)
+		}
+	}
+	return r
+}
