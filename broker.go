@@ -170,6 +170,21 @@ func (b *Broker) AppendBatch(ctx context.Context, topicName string, p int32, raw
 	return part.AppendBatch(ctx, raw)
 }
 
+// AppendBatchAsync is AppendBatch in two steps, for servers that pipeline
+// requests: it returns once the batch has its offsets (appends started one
+// after another on a partition keep that order), and wait returns once it
+// is durable, with the final error. wait must be called exactly once.
+func (b *Broker) AppendBatchAsync(ctx context.Context, topicName string, p int32, raw []byte) (base int64, wait func() error, err error) {
+	if err := b.check(ctx); err != nil {
+		return 0, nil, err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return part.AppendBatchAsync(ctx, raw)
+}
+
 // Fetch returns stored batches from offset on, up to maxBytes (at least
 // one batch when there is data). It does not wait; see Wait.
 func (b *Broker) Fetch(ctx context.Context, topicName string, p int32, offset int64, maxBytes int) (partition.Fetch, error) {

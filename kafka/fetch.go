@@ -64,6 +64,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 		for _, p := range t.Partitions {
 			rp := kmsg.NewFetchResponseTopicPartition()
 			rp.Partition = p.Partition
+			rp.RecordBatches = []byte{} // empty, not null: librdkafka rejects null
 			limit := min(int(p.PartitionMaxBytes), maxBytes-total)
 			if total > 0 && limit <= 0 {
 				rt.Partitions = append(rt.Partitions, s.watermarksOnly(rp, t.Topic))
@@ -94,6 +95,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 func (s *Server) watermarksOnly(rp kmsg.FetchResponseTopicPartition, topic string) kmsg.FetchResponseTopicPartition {
 	start, hwm, err := s.b.Watermarks(topic, rp.Partition)
 	rp.ErrorCode = code(err)
+	rp.RecordBatches = []byte{}
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hwm, hwm, start
 	return rp
 }

@@ -11,17 +11,23 @@ import (
 
 // handleProduce appends each partition's record batches. Every batch is
 // validated (CRC, magic 2, records) by the partition, stamped with offsets
-// and stored verbatim. With acks=0 nothing is answered.
+// and stored verbatim. Appends start here, in request order; the wait for
+// their fsync runs on the connection's writer, so the next request is read
+// and appended meanwhile (pipelining, as Kafka's in-flight requests). With
+// acks=0 nothing is answered.
 func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
-	for _, t := range req.Topics {
-		rt := kmsg.NewProduceResponseTopic()
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i, t := range req.Topics {
+		rt := &resp.Topics[i]
+		*rt = kmsg.NewProduceResponseTopic()
 		rt.Topic = t.Topic
-		for _, p := range t.Partitions {
-			rt.Partitions = append(rt.Partitions, c.s.producePartition(ctx, req, t.Topic, p))
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		for j, p := range t.Partitions {
+			rp := &rt.Partitions[j]
+			*rp = c.s.producePartition(ctx, c, req, t.Topic, p, rp)
 		}
-		resp.Topics = append(resp.Topics, rt)
 	}
 	if req.Acks == 0 {
 		return nil, nil
@@ -29,36 +35,50 @@ func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respon
 	return resp, nil
 }
 
-func (s *Server) producePartition(ctx context.Context, req *kmsg.ProduceRequest, topic string, p kmsg.ProduceRequestTopicPartition) kmsg.ProduceResponseTopicPartition {
-	rp := kmsg.NewProduceResponseTopicPartition()
-	rp.Partition = p.Partition
+// producePartition starts the appends of one partition's batches and
+// queues, on c, the wait that fills in rp's error once they are durable.
+func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.ProduceRequest, topic string,
+	p kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition) kmsg.ProduceResponseTopicPartition {
+	out := kmsg.NewProduceResponseTopicPartition()
+	out.Partition = p.Partition
 	if req.TransactionID != nil {
-		rp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // transactions come later
-		return rp
+		out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // transactions come later
+		return out
 	}
 	batches, ok := splitBatches(p.Records)
 	if !ok || len(batches) == 0 {
-		rp.ErrorCode = kerr.CorruptMessage.Code
-		return rp
+		out.ErrorCode = kerr.CorruptMessage.Code
+		return out
 	}
+	var waits []func() error
 	for i, raw := range batches {
-		base, err := s.b.AppendBatch(ctx, topic, p.Partition, raw)
+		base, wait, err := s.b.AppendBatchAsync(ctx, topic, p.Partition, raw)
 		if err != nil {
-			rp.ErrorCode = code(err)
-			return rp
+			out.ErrorCode = code(err)
+			break
 		}
+		waits = append(waits, wait)
 		if i == 0 {
-			rp.BaseOffset = base
+			out.BaseOffset = base
 		}
 	}
 	if part, err := s.b.Partition(topic, p.Partition); err == nil {
-		rp.LogStartOffset = part.LogStart()
+		out.LogStartOffset = part.LogStart()
 		if part.Config().LogAppendTime {
 			// The partition stamped the batch at about this time.
-			rp.LogAppendTime = time.Now().UnixMilli()
+			out.LogAppendTime = time.Now().UnixMilli()
 		}
 	}
-	return rp
+	if len(waits) > 0 {
+		c.after(func() {
+			for _, wait := range waits {
+				if err := wait(); err != nil && rp.ErrorCode == 0 {
+					rp.ErrorCode = code(err)
+				}
+			}
+		})
+	}
+	return out
 }
 
 // splitBatches splits a produce request's records into batches by their

@@ -164,7 +164,29 @@ type conn struct {
 	clientID string // from the last request header
 	r        *bufio.Reader
 	w        *bufio.Writer
+
+	// finish collects work the current request leaves for the writer
+	// (produce's fsync waits); out carries answers to the writer in
+	// request order.
+	finish []func()
+	out    chan reply
 }
+
+// reply is an answer queued for the writer: finish runs first (it may
+// fill in error codes), then resp, if any, is sent.
+type reply struct {
+	h      header
+	resp   kmsg.Response
+	flex   bool
+	finish []func()
+}
+
+// after queues f to run on the writer before this request's answer.
+func (c *conn) after(f func()) { c.finish = append(c.finish, f) }
+
+// maxInFlight bounds the answers a connection queues, as Kafka bounds a
+// client's in-flight requests.
+const maxInFlight = 32
 
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
@@ -174,10 +196,36 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.mu.Unlock()
 		nc.Close()
 	}()
-	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10)}
+	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10),
+		out: make(chan reply, maxInFlight)}
+	written := make(chan struct{})
+	go c.writeLoop(written)
+	defer func() {
+		close(c.out)
+		<-written // every queued wait has run
+	}()
 	for {
 		if err := c.serveOne(); err != nil {
 			return // a closed or broken connection, or a request we refuse
+		}
+	}
+}
+
+// writeLoop sends answers in request order. After a write error it keeps
+// draining (running the waits) until the reader stops.
+func (c *conn) writeLoop(done chan<- struct{}) {
+	defer close(done)
+	broken := false
+	for r := range c.out {
+		for _, f := range r.finish {
+			f()
+		}
+		if r.resp == nil || broken {
+			continue
+		}
+		if err := c.write(r.h, r.resp, r.flex); err != nil {
+			broken = true
+			c.nc.Close() // the reader fails and stops
 		}
 	}
 }
@@ -215,7 +263,10 @@ func (c *conn) serveOne() error {
 	api, ok := apis[h.key]
 	if !ok || h.version < api.min || h.version > api.max {
 		if h.key == kmsg.ApiVersions.Int16() {
-			return c.write(h, 0, unsupportedVersions(), false)
+			resp := unsupportedVersions()
+			resp.SetVersion(0)
+			c.out <- reply{h: h, resp: resp}
+			return nil
 		}
 		return errDrop // not advertised: Kafka closes the connection
 	}
@@ -225,17 +276,20 @@ func (c *conn) serveOne() error {
 		return errDrop
 	}
 	resp, err := api.fn(c.s.ctx, c, req)
+	finish := c.finish
+	c.finish = nil
 	if err != nil {
+		c.out <- reply{finish: finish}
 		return err
 	}
-	if resp == nil { // acks=0 produce: no answer
-		return nil
+	if resp != nil { // nil: acks=0 produce, no answer
+		resp.SetVersion(h.version)
 	}
-	resp.SetVersion(h.version)
 	// ApiVersions answers with a v0 response header even when flexible, so
 	// clients can read it before they know our versions.
-	flexHeader := req.IsFlexible() && h.key != kmsg.ApiVersions.Int16()
-	return c.write(h, h.version, resp, flexHeader)
+	flex := req.IsFlexible() && h.key != kmsg.ApiVersions.Int16()
+	c.out <- reply{h: h, resp: resp, flex: flex, finish: finish}
+	return nil
 }
 
 // parseHeader splits a request frame into header and body.
@@ -289,8 +343,7 @@ func skipTags(b []byte) ([]byte, error) {
 }
 
 // write sends resp with h's correlation id.
-func (c *conn) write(h header, version int16, resp kmsg.Response, flexHeader bool) error {
-	resp.SetVersion(version)
+func (c *conn) write(h header, resp kmsg.Response, flexHeader bool) error {
 	buf := make([]byte, 8, 256)
 	binary.BigEndian.PutUint32(buf[4:], uint32(h.correlation))
 	if flexHeader {

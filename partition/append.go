@@ -38,8 +38,26 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 // Kafka client), then appends it with its base offset stamped. raw is not
 // modified. It returns the offset of the batch's first record.
 func (p *Partition) AppendBatch(ctx context.Context, raw []byte) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	base, wait, err := p.AppendBatchAsync(ctx, raw)
+	if err != nil {
 		return 0, err
+	}
+	if err := wait(); err != nil {
+		return 0, err
+	}
+	return base, nil
+}
+
+// AppendBatchAsync is AppendBatch split in two: it returns once the batch
+// has its offsets (appends started one after another on a partition are
+// ordered as started), and wait returns once the batch is durable and
+// visible, with the append's final error. The caller must call wait exactly
+// once, soon: until then the partition cannot close. It lets a server
+// pipeline requests: start appends in request order, wait in the
+// background.
+func (p *Partition) AppendBatchAsync(ctx context.Context, raw []byte) (base int64, wait func() error, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
 	}
 	b, err := log.Parse(raw)
 	var keys [][]byte
@@ -54,32 +72,49 @@ func (p *Partition) AppendBatch(ctx context.Context, raw []byte) (int64, error) 
 		err = b.Validate()
 	}
 	if err != nil {
-		return 0, p.wrap(-1, err)
+		return 0, nil, p.wrap(-1, err)
 	}
-	return p.append(b, keys)
+	return p.appendAsync(b, keys)
 }
 
-// append stores b at the log end. Offsets are assigned under mu; with Sync,
-// the WAL fsync is waited for outside mu, so appends to one partition share
-// a group commit, and the high watermark moves only once the batch is
-// durable. keys, if not nil, go to the key index (record i at base+i).
+// append stores b at the log end and waits until it is durable.
 func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
+	base, wait, err := p.appendAsync(b, keys)
+	if err != nil {
+		return 0, err
+	}
+	if err := wait(); err != nil {
+		return 0, err
+	}
+	return base, nil
+}
+
+// appendAsync stores b at the log end. Offsets are assigned under mu; with
+// Sync, the WAL fsync is waited for outside mu (in wait), so appends to one
+// partition share a group commit, and the high watermark moves only once
+// the batch is durable. keys, if not nil, go to the key index (record i at
+// base+i). On success the caller must call wait once: it holds the
+// partition open until then.
+func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error, error) {
 	cfg := p.cfg.Load()
 	if b.Len() > cfg.MaxMessageBytes {
-		return 0, p.wrap(-1, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d",
+		return 0, nil, p.wrap(-1, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d",
 			ErrMessageTooLarge, b.Len(), cfg.MaxMessageBytes))
 	}
 	if err := p.enter(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	defer p.life.RUnlock()
-
 	wb := p.db.NewBatch()
-	defer wb.Close()
+	fail := func(err error) (int64, func() error, error) {
+		wb.Close()
+		p.life.RUnlock()
+		return 0, nil, err
+	}
 	p.mu.Lock()
 	if p.mu.err != nil {
+		err := p.mu.err
 		p.mu.Unlock()
-		return 0, p.mu.err
+		return fail(err)
 	}
 	pr := b.Producer()
 	if pr.ID >= 0 {
@@ -87,11 +122,16 @@ func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 		if err != nil || dup >= 0 {
 			p.mu.Unlock()
 			if err != nil {
-				return 0, p.wrap(-1, err)
+				return fail(p.wrap(-1, err))
 			}
 			// A retry of a stored batch is not appended twice; it is
 			// acknowledged once the original is.
-			return dup, p.waitPublished(dup + int64(b.NumRecords()) - 1)
+			wb.Close()
+			last := dup + int64(b.NumRecords()) - 1
+			return dup, func() error {
+				defer p.life.RUnlock()
+				return p.waitPublished(last)
+			}, nil
 		}
 	}
 	base := p.mu.next
@@ -116,7 +156,7 @@ func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 	}
 	if err != nil {
 		p.mu.Unlock()
-		return 0, p.wrap(base, err)
+		return fail(p.wrap(base, err))
 	}
 	if p.sync {
 		err = p.db.ApplyNoSyncWait(wb, pebble.Sync)
@@ -125,7 +165,7 @@ func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 	}
 	if err != nil {
 		p.mu.Unlock()
-		return 0, p.wrap(base, err)
+		return fail(p.wrap(base, err))
 	}
 	p.mu.next = last + 1
 	p.mu.maxTime = max(p.mu.maxTime, maxTS)
@@ -138,20 +178,26 @@ func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 	if !p.sync {
 		p.publish(last + 1)
 		p.mu.Unlock()
-		return base, nil
+		wb.Close()
+		p.life.RUnlock()
+		return base, func() error { return nil }, nil
 	}
 	p.mu.Unlock()
-	if err := wb.SyncWait(); err != nil {
-		// The batch is applied but maybe not durable; offsets after it
-		// cannot be trusted, so the partition refuses further appends.
-		err = p.wrap(base, err)
-		p.mu.Lock()
-		p.mu.err = err
-		p.mu.Unlock()
-		return 0, err
-	}
-	p.publish(last + 1)
-	return base, nil
+	return base, func() error {
+		defer p.life.RUnlock()
+		defer wb.Close()
+		if err := wb.SyncWait(); err != nil {
+			// The batch is applied but maybe not durable; offsets after
+			// it cannot be trusted, so the partition refuses appends.
+			err = p.wrap(base, err)
+			p.mu.Lock()
+			p.mu.err = err
+			p.mu.Unlock()
+			return err
+		}
+		p.publish(last + 1)
+		return nil
+	}, nil
 }
 
 // waitPublished blocks until offset is below the high watermark or the

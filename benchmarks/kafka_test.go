@@ -1,0 +1,128 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/kafka"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// kafkaRecords is how many 100-byte records each iteration produces and
+// consumes back through a Kafka client.
+const kafkaRecords = 200_000
+
+// BenchmarkKafkaClient drives the same franz-go client against Cairn's
+// Kafka listener (on disk, SyncAlways: every acknowledged batch is fsynced)
+// and against franz-go's kfake (in memory, nothing on disk), one after the
+// other in each iteration: produce 200,000 records of 100 bytes with
+// 16-byte keys to a topic of 8 partitions (Produce with promises, then
+// Flush), then consume them all back with a fresh client. It reports
+// records/s for both and the ratios cairn/kfake.
+func BenchmarkKafkaClient(b *testing.B) {
+	ctx := context.Background()
+	value := make([]byte, valueSize)
+	var cairnProduce, cairnConsume, fakeProduce, fakeConsume time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		addr, stop := startCairnKafka(b)
+		fakeAddr, stopFake := startKfake(b)
+		b.StartTimer()
+		p, c := kafkaRound(ctx, b, addr, value)
+		cairnProduce, cairnConsume = cairnProduce+p, cairnConsume+c
+		p, c = kafkaRound(ctx, b, fakeAddr, value)
+		fakeProduce, fakeConsume = fakeProduce+p, fakeConsume+c
+		b.StopTimer()
+		stop()
+		stopFake()
+		b.StartTimer()
+	}
+	n := float64(b.N * kafkaRecords)
+	rate := func(d time.Duration) float64 { return n / d.Seconds() }
+	b.ReportMetric(rate(cairnProduce), "cairn-produce-records/s")
+	b.ReportMetric(rate(fakeProduce), "kfake-produce-records/s")
+	b.ReportMetric(rate(cairnConsume), "cairn-consume-records/s")
+	b.ReportMetric(rate(fakeConsume), "kfake-consume-records/s")
+	b.ReportMetric(fakeProduce.Seconds()/cairnProduce.Seconds(), "x-produce-vs-kfake")
+	b.ReportMetric(fakeConsume.Seconds()/cairnConsume.Seconds(), "x-consume-vs-kfake")
+}
+
+// kafkaRound produces and consumes the workload against one cluster.
+func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte) (produce, consume time.Duration) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topicName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	start := time.Now()
+	errc := make(chan error, 1)
+	for i := 0; i < kafkaRecords; i++ {
+		key := []byte(fmt.Sprintf("key-%012d", i%100_000))
+		cl.Produce(ctx, &kgo.Record{Key: key, Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				select {
+				case errc <- err:
+				default:
+				}
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	produce = time.Since(start)
+	select {
+	case err := <-errc:
+		b.Fatal(err)
+	default:
+	}
+
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topicName),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cons.Close()
+	start = time.Now()
+	for got := 0; got < kafkaRecords; {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			b.Fatal(err)
+		}
+		got += fs.NumRecords()
+	}
+	return produce, time.Since(start)
+}
+
+func startCairnKafka(b *testing.B) (string, func()) {
+	br, err := cairn.Open(b.TempDir(), nil) // durable: SyncAlways
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.CreateTopic(context.Background(), topicName, 8, nil); err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := kafka.NewServer(br, nil)
+	go srv.Serve(ln)
+	return ln.Addr().String(), func() {
+		srv.Close()
+		br.Close()
+	}
+}
+
+func startKfake(b *testing.B) (string, func()) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, topicName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c.ListenAddrs()[0], c.Close
+}
