@@ -81,7 +81,8 @@ func Serve(ctx context.Context, ln net.Listener, b *cairn.Broker) error {
 	return err
 }
 
-// Serve accepts connections on ln until Close; it returns nil after Close.
+// Serve accepts connections on ln until Close, which closes ln; it returns
+// nil after Close, and cairn.ErrClosed (closing ln) if called after Close.
 func (s *Server) Serve(ln net.Listener) error {
 	if err := s.setAddr(ln); err != nil {
 		return err
@@ -89,6 +90,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		ln.Close() // Serve owns ln, as http.Server.Serve does
 		return cairn.ErrClosed
 	}
 	s.lns = append(s.lns, ln)
