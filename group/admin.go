@@ -97,15 +97,29 @@ func (c *Coordinator) Lag(ctx context.Context, groupID string) ([]Lag, error) {
 	for tp, com := range g.offsets {
 		offs[tp] = com
 	}
+	// Partitions assigned to members but never committed count too, with
+	// their whole log as lag, as Kafka's consumer-groups tool shows them.
+	for _, m := range g.members {
+		owned, _ := ownedPartitions(g.protocolType, m.assignment)
+		for tp := range owned {
+			if _, ok := offs[tp]; !ok {
+				offs[tp] = Committed{Offset: -1}
+			}
+		}
+	}
 	g.mu.Unlock()
 	var out []Lag
 	for _, tp := range sortedTPs(mapKeys(offs)) {
-		_, hwm, err := c.opts.Partitions.Watermarks(tp.Topic, tp.Partition)
+		logStart, hwm, err := c.opts.Partitions.Watermarks(tp.Topic, tp.Partition)
 		if err != nil {
 			return nil, &PartitionError{Group: groupID, Topic: tp.Topic, Partition: tp.Partition, Err: err}
 		}
 		com := offs[tp].Offset
-		out = append(out, Lag{TopicPartition: tp, Committed: com, HighWatermark: hwm, Lag: max(0, hwm-com)})
+		from := com
+		if com < 0 {
+			from = logStart
+		}
+		out = append(out, Lag{TopicPartition: tp, Committed: com, HighWatermark: hwm, Lag: max(0, hwm-from)})
 	}
 	return out, nil
 }

@@ -291,11 +291,20 @@ func TestOffsetsPersistAndAdmin(t *testing.T) {
 
 	// A member makes the group non-empty: reset and delete are refused.
 	r := joinAll(t, c, joinReq("g", ""))[0]
+	_, err = c.SyncGroup(ctx, group.SyncRequest{Group: "g", MemberID: r.MemberID, Generation: r.Generation,
+		Assignments: map[string][]byte{r.MemberID: assignment(tp(0), tp(1))}})
+	require.NoError(t, err)
+	lag, err = c.Lag(ctx, "g")
+	require.NoError(t, err)
+	require.Equal(t, []group.Lag{
+		{TopicPartition: tp(0), Committed: 3, HighWatermark: 10, Lag: 7},
+		{TopicPartition: tp(1), Committed: -1, HighWatermark: 0, Lag: 0},
+	}, lag, "assigned partitions without a commit are listed too")
 	require.ErrorIs(t, c.ResetOffsets(ctx, "g", group.ToEarliest(), tp(0)), group.ErrNonEmptyGroup)
 	require.ErrorIs(t, c.DeleteGroup(ctx, "g"), group.ErrNonEmptyGroup)
 	list, err := c.ListGroups(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []group.Listing{{Group: "g", State: group.CompletingRebalance, ProtocolType: "consumer"}}, list)
+	require.Equal(t, []group.Listing{{Group: "g", State: group.Stable, ProtocolType: "consumer"}}, list)
 	require.NoError(t, c.LeaveGroup(ctx, "g", group.MemberIdentity{MemberID: r.MemberID}))
 	require.NoError(t, c.DeleteGroup(ctx, "g"))
 	_, err = c.DescribeGroup(ctx, "g")
