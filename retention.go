@@ -18,15 +18,19 @@ type PartitionStats = partition.Stats
 // cleanup runs retention and the log cleaner over every topic, from the
 // background loop and from Broker.Cleanup, one pass at a time.
 type cleanup struct {
-	mu      sync.Mutex // one pass at a time; guards cleaner
+	mu      sync.Mutex // one pass at a time; guards the fields below
 	cleaner *compaction.Cleaner
+	// reclaimed is each partition's log start when its deleted range was
+	// last compacted (see reclaim).
+	reclaimed map[*partition.Partition]int64
 }
 
 // startCleanup starts the background loop unless it is disabled. Both of
 // its goroutines end when Close closes b.stop; the watcher cancels a pass
 // in flight so Close does not wait for it.
 func (b *Broker) startCleanup() {
-	b.clean = &cleanup{cleaner: compaction.NewCleaner(b.opts.Cleaner)}
+	b.clean = &cleanup{cleaner: compaction.NewCleaner(b.opts.Cleaner),
+		reclaimed: map[*partition.Partition]int64{}}
 	if b.opts.CleanupInterval < 0 {
 		return
 	}
@@ -70,6 +74,11 @@ func (b *Broker) cleanupPass(ctx context.Context) error {
 	b.clean.mu.Lock()
 	defer b.clean.mu.Unlock()
 	var errs []error
+	for p := range b.clean.reclaimed {
+		if _, err := b.topics.Partition(p.Topic(), p.Index()); err != nil {
+			delete(b.clean.reclaimed, p) // its topic was deleted
+		}
+	}
 	for _, t := range b.topics.List() {
 		for _, p := range t.Partitions {
 			if err := ctx.Err(); err != nil {
@@ -88,14 +97,15 @@ func (b *Broker) cleanPartition(ctx context.Context, t *topic.Topic, p *partitio
 	cfg := t.Config
 	if cfg.Delete() {
 		r := compaction.Retention{Time: millis(cfg.Int(topic.RetentionMs)), Bytes: cfg.Int(topic.RetentionBytes)}
-		from := p.LogStart()
-		to, err := compaction.Retain(ctx, p, r, now)
-		if err != nil {
+		if _, err := compaction.Retain(ctx, p, r, now); err != nil {
 			return err
 		}
-		if to > from {
-			b.reclaim(ctx, t.ID, p.Index(), to)
-		}
+	}
+	// Whoever moved the log start (retention or DeleteRecords), free the
+	// space now.
+	if start := p.LogStart(); start > b.clean.reclaimed[p] {
+		b.reclaim(ctx, t.ID, p.Index(), start)
+		b.clean.reclaimed[p] = start
 	}
 	if cfg.Compact() {
 		_, err := b.clean.cleaner.Clean(ctx, p, cleanPolicy(cfg), now)
