@@ -183,9 +183,10 @@ func ToTime(t time.Time) ResetTo { return ResetTo{kind: 3, t: t} }
 
 // ResetOffsets sets a group's committed offsets for partitions, only while
 // the group has no members (Kafka's kafka-consumer-groups --reset-offsets
-// rule). Every target is resolved first: a bad one changes nothing.
+// rule); a group that does not exist yet is created, as there. Every
+// target is resolved first: a bad one changes nothing.
 func (c *Coordinator) ResetOffsets(ctx context.Context, groupID string, to ResetTo, tps ...TopicPartition) error {
-	g, err := c.lookup(groupID, false)
+	g, err := c.lookup(groupID, true)
 	if err != nil {
 		return err
 	}

@@ -323,6 +323,7 @@ func TestBadGroupInput(t *testing.T) {
 	_, err = c.DescribeGroup(ctx, "nope")
 	require.ErrorIs(t, err, group.ErrUnknownGroup)
 	require.ErrorIs(t, c.DeleteGroup(ctx, "nope"), group.ErrUnknownGroup)
+	require.ErrorIs(t, c.ResetOffsets(ctx, "", group.ToEarliest()), group.ErrInvalidGroupID)
 	_, err = c.Lag(ctx, "nope")
 	require.ErrorIs(t, err, group.ErrUnknownGroup)
 	bad := joinReq("g", "")
