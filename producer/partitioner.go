@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cairnlog/cairn/topic"
 )
 
 // Partitioner picks a record's partition among n (n >= 1).
@@ -75,41 +77,8 @@ func (s *sticky) NewBatch(topic string, partition int32) {
 
 // KeyPartition returns the partition Kafka's default partitioner gives key
 // among n partitions: the positive murmur2 hash mod n.
-func KeyPartition(key []byte, n int) int32 {
-	return int32((uint32(Murmur2(key)) & 0x7fffffff) % uint32(n))
-}
+func KeyPartition(key []byte, n int) int32 { return topic.KeyPartition(key, n) }
 
 // Murmur2 is the 32-bit murmur2 hash as Kafka's Java client computes it
 // (seed 0x9747b28c), the basis of key partitioning.
-func Murmur2(data []byte) int32 {
-	const (
-		seed = 0x9747b28c
-		m    = 0x5bd1e995
-		r    = 24
-	)
-	n := len(data)
-	h := uint32(seed) ^ uint32(n)
-	for ; len(data) >= 4; data = data[4:] {
-		k := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
-		k *= m
-		k ^= k >> r
-		k *= m
-		h *= m
-		h ^= k
-	}
-	switch len(data) {
-	case 3:
-		h ^= uint32(data[2]) << 16
-		fallthrough
-	case 2:
-		h ^= uint32(data[1]) << 8
-		fallthrough
-	case 1:
-		h ^= uint32(data[0])
-		h *= m
-	}
-	h ^= h >> 13
-	h *= m
-	h ^= h >> 15
-	return int32(h)
-}
+func Murmur2(data []byte) int32 { return topic.Murmur2(data) }

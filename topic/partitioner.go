@@ -1,16 +1,16 @@
 package topic
 
 // KeyPartition returns the partition Kafka's default partitioner gives key
-// among n partitions: the positive murmur2 hash mod n. It is the same
-// function as producer.KeyPartition, here so that layers below the
-// producer (the broker's Get) can find a key's partition.
+// among n partitions: the positive murmur2 hash mod n. It lives here, below
+// the producer, so that the broker's Get finds a key's partition with the
+// very function producers route it with.
 func KeyPartition(key []byte, n int) int32 {
-	return int32((uint32(murmur2(key)) & 0x7fffffff) % uint32(n))
+	return int32((uint32(Murmur2(key)) & 0x7fffffff) % uint32(n))
 }
 
-// murmur2 is the 32-bit murmur2 hash as Kafka's Java client computes it
+// Murmur2 is the 32-bit murmur2 hash as Kafka's Java client computes it
 // (seed 0x9747b28c).
-func murmur2(data []byte) int32 {
+func Murmur2(data []byte) int32 {
 	const (
 		seed = 0x9747b28c
 		m    = 0x5bd1e995
