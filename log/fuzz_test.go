@@ -21,8 +21,12 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		valid := b.Validate() == nil
 		recs, err := b.Records(nil)
 		if err != nil {
+			if valid {
+				t.Fatalf("Validate passed but Records failed: %v", err)
+			}
 			return
 		}
 		if len(recs) != b.NumRecords() {
