@@ -272,6 +272,10 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, kerr.CorruptMessage.Code, produce(t, r, bad).ErrorCode)
 		cut := batch("cut")
 		require.Equal(t, kerr.CorruptMessage.Code, produce(t, r, cut[:len(cut)-3]).ErrorCode)
+		// Two batches for one partition are refused whole, as Kafka does for
+		// produce v3+, so a good first batch is not stored alone.
+		two := append(batch("good-with-bad"), bad...)
+		require.Equal(t, kerr.InvalidRecord.Code, produce(t, r, two).ErrorCode)
 		_, after, err := b.Watermarks("keep", 0)
 		require.NoError(t, err)
 		require.Equal(t, hwm, after, "nothing stored")

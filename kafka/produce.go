@@ -46,8 +46,15 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 		return out
 	}
 	batches, ok := splitBatches(p.Records)
-	if !ok || len(batches) == 0 {
+	switch {
+	case !ok || len(batches) == 0:
 		out.ErrorCode = kerr.CorruptMessage.Code
+		return out
+	case len(batches) > 1:
+		// As Kafka for produce v3+: one batch per partition, so a request
+		// is all-or-nothing per partition and a retry cannot store part
+		// of it twice.
+		out.ErrorCode = kerr.InvalidRecord.Code
 		return out
 	}
 	var waits []func() error
