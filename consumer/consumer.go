@@ -46,6 +46,11 @@ type cursor struct {
 	paused   bool
 	explicit bool   // assigned through Options.Partitions, not a subscription
 	gen      uint64 // bumped by Seek: a fetch begun before it is discarded
+	// buf holds records a fetch decoded beyond MaxPollRecords, starting at
+	// offset, so the next Poll does not read and decode them again; after
+	// them the position is bufEnd.
+	buf    []*Record
+	bufEnd int64
 }
 
 // Consumer reads records from assigned partitions, and from every
@@ -266,7 +271,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 		}
 		done[tp] = true
 		if cur, ok := c.cursors[tp]; ok && cur.gen == f.gens[tp] {
-			cur.offset, cur.resolved = r.Offset, true
+			cur.offset, cur.resolved, cur.buf = r.Offset, true, nil
 		}
 	}
 }
@@ -274,7 +279,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 // Seek moves a partition's position; the next Poll reads from there.
 func (c *Consumer) Seek(topicName string, p int32, to Offset) error {
 	return c.update(topicName, []int32{p}, func(cur *cursor) {
-		cur.start, cur.resolved = to, false
+		cur.start, cur.resolved, cur.buf = to, false, nil
 		cur.gen++
 	})
 }

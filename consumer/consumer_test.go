@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/consumer"
+	"github.com/cairnlog/cairn/partition"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -320,4 +321,34 @@ func TestDeletedTopic(t *testing.T) {
 	f, err := c.Poll(ctx)
 	require.NoError(t, err)
 	require.ErrorIs(t, f.Err(), cairn.ErrUnknownTopic)
+}
+
+// countingBroker counts fetches.
+type countingBroker struct {
+	*cairn.Broker
+	fetches int
+}
+
+func (c *countingBroker) Fetch(ctx context.Context, topic string, p int32, offset int64, maxBytes int) (partition.Fetch, error) {
+	c.fetches++
+	return c.Broker.Fetch(ctx, topic, p, offset, maxBytes)
+}
+
+// Records decoded beyond MaxPollRecords are kept for the next polls, not
+// read and decoded again.
+func TestPollKeepsDecodedRecords(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	appendN(t, b, "t", 0, 100, "v") // one batch
+	cb := &countingBroker{Broker: b}
+	c := newConsumer(t, cb, &consumer.Options{Partitions: map[string][]int32{"t": {0}}, MaxPollRecords: 10})
+	got := pollN(t, c, 100)
+	for i, r := range got {
+		require.Equal(t, int64(i), r.Offset)
+	}
+	require.Equal(t, 1, cb.fetches)
+	// A seek drops what was kept.
+	require.NoError(t, c.Seek("t", 0, consumer.At(95)))
+	got = pollN(t, c, 5)
+	require.Equal(t, int64(95), got[0].Offset)
+	require.Equal(t, 2, cb.fetches)
 }

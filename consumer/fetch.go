@@ -59,10 +59,21 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 			return nil, c.dropIfGone(tp, err)
 		}
 		offset = off
-		if !c.advance(snap, off) {
+		if !c.advance(snap, off, nil, 0) {
 			return nil, nil
 		}
 		snap.resolved = true
+	}
+	if len(snap.buf) > 0 { // left over from the last fetch
+		out, rest := snap.buf[:min(limit, len(snap.buf))], snap.buf[min(limit, len(snap.buf)):]
+		next := snap.bufEnd
+		if len(rest) > 0 {
+			next = rest[0].Offset
+		}
+		if !c.advance(snap, next, rest, snap.bufEnd) {
+			return nil, nil
+		}
+		return out, nil
 	}
 	fetch, err := c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
 	var oe *partition.OffsetError
@@ -77,7 +88,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 	if err != nil {
 		return nil, c.dropIfGone(tp, err)
 	}
-	var out []*Record
+	var all []*Record
 	next := offset
 	for _, b := range fetch.Batches {
 		recs, err := b.Records(nil)
@@ -86,37 +97,33 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 				Err: errors.Join(partition.ErrCorruptStorage, err)}
 		}
 		for i := range recs {
-			r := &recs[i]
-			if r.Offset < offset {
-				continue
+			if r := &recs[i]; r.Offset >= offset {
+				r.Topic, r.Partition = tp.Topic, tp.Partition
+				all = append(all, r)
 			}
-			if len(out) == limit {
-				break
-			}
-			r.Topic, r.Partition = tp.Topic, tp.Partition
-			out = append(out, r)
-			next = r.Offset + 1
 		}
-		if len(out) == limit {
-			break
-		}
-		next = b.LastOffset() + 1 // skip gaps a cleaner left at the batch's end
+		next = b.LastOffset() + 1 // past gaps a cleaner left at the batch's end
 	}
-	if !c.advance(snap, next) {
+	out, rest, end := all[:min(limit, len(all))], all[min(limit, len(all)):], next
+	if len(rest) > 0 {
+		next = rest[0].Offset
+	}
+	if !c.advance(snap, next, rest, end) {
 		return nil, nil // Seek moved the cursor: these records are stale
 	}
 	return out, nil
 }
 
-// advance sets the cursor to offset if its generation is unchanged.
-func (c *Consumer) advance(snap *cursor, offset int64) bool {
+// advance sets the cursor to offset, with the decoded records buf that
+// follow it (ending at bufEnd), if its generation is unchanged.
+func (c *Consumer) advance(snap *cursor, offset int64, buf []*Record, bufEnd int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur, ok := c.cursors[snap.tp]
 	if !ok || cur.gen != snap.gen {
 		return false
 	}
-	cur.offset, cur.resolved = offset, true
+	cur.offset, cur.resolved, cur.buf, cur.bufEnd = offset, true, buf, bufEnd
 	return true
 }
 
@@ -124,7 +131,7 @@ func (c *Consumer) reset(snap *cursor, to Offset) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cur, ok := c.cursors[snap.tp]; ok && cur.gen == snap.gen {
-		cur.start, cur.resolved = to, false
+		cur.start, cur.resolved, cur.buf = to, false, nil
 		c.wakeLocked() // so Poll reads from there at once
 	}
 }
