@@ -83,8 +83,12 @@ func (pt *part) next() (batch []pending, wait time.Duration) {
 		size += pt.recs[n].size
 		n++
 	}
-	batch = append([]pending(nil), pt.recs[:n]...)
-	pt.recs = append(pt.recs[:0], pt.recs[n:]...)
+	if n == len(pt.recs) { // the common case: take the slice, no copy
+		batch, pt.recs = pt.recs, nil
+	} else {
+		batch = append([]pending(nil), pt.recs[:n]...)
+		pt.recs = append(pt.recs[:0], pt.recs[n:]...)
+	}
 	pt.bytes -= size
 	pt.firstAt = time.Now()
 	return batch, 0
