@@ -80,9 +80,16 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 					rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = oe.HighWatermark, oe.HighWatermark, oe.LogStart
 				}
 			}
-			for _, b := range f.Batches {
-				rp.RecordBatches = append(rp.RecordBatches, b.Bytes()...)
-				total += b.Len()
+			switch n := f.Bytes(); {
+			case len(f.Batches) == 1:
+				rp.RecordBatches = f.Batches[0].Bytes() // already a private copy
+				total += n
+			case n > 0:
+				rp.RecordBatches = make([]byte, 0, n)
+				for _, b := range f.Batches {
+					rp.RecordBatches = append(rp.RecordBatches, b.Bytes()...)
+				}
+				total += n
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
