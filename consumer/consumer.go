@@ -196,6 +196,9 @@ func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
 			return f, nil
 		}
 		if err := c.waitAny(ctx, wait, wake); err != nil {
+			if cerr := c.check(context.Background()); cerr != nil {
+				return Fetches{}, cerr // Close cancelled ctx: say so
+			}
 			return Fetches{}, err
 		}
 	}

@@ -31,6 +31,7 @@ type member struct {
 	leader     bool
 	owned      []TopicPartition
 	rejoin     bool // a rebalance is needed: Poll joins again
+	joining    bool // Poll is in a join: heartbeats would carry a stale generation
 	lost       bool // the coordinator dropped us: owned partitions are lost
 	lastPoll   time.Time
 	counts     map[string]int32 // topic sizes the assignment was made for
@@ -96,6 +97,16 @@ func (m *member) heartbeats() {
 		}
 		err := m.api.Heartbeat(context.Background(), group.HeartbeatRequest{Group: m.c.opts.Group,
 			MemberID: id, InstanceID: m.c.opts.InstanceID, Generation: gen})
+		// A heartbeat of the generation a join is replacing earns an
+		// illegal generation: that is not a loss of our partitions (taking
+		// it as one made members rejoin owning nothing, and the sticky
+		// assignor move their partitions to others).
+		m.mu.Lock()
+		stale := m.generation != gen || m.joining
+		m.mu.Unlock()
+		if stale {
+			continue
+		}
 		switch {
 		case errors.Is(err, group.ErrRebalanceInProgress):
 			m.flag(false, false)
@@ -129,6 +140,8 @@ func (m *member) flag(lost, gone bool) {
 // called by Poll, so a member that does not poll does not rejoin and is
 // removed after the rebalance timeout.
 func (m *member) join(ctx context.Context) error {
+	m.setJoining(true)
+	defer m.setJoining(false)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -190,6 +203,12 @@ func (m *member) join(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+func (m *member) setJoining(v bool) {
+	m.mu.Lock()
+	m.joining = v
+	m.mu.Unlock()
 }
 
 // retryable sorts a join or sync error: rebalances and fencing mean "join
