@@ -222,9 +222,7 @@ func allPartitions(counts map[string]int32) []TopicPartition {
 
 func sortedTPs(tps []TopicPartition) []TopicPartition {
 	s := slices.Clone(tps)
-	slices.SortFunc(s, func(a, b TopicPartition) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
-	})
+	slices.SortFunc(s, TopicPartition.Compare)
 	return s
 }
 

@@ -181,15 +181,7 @@ func (s *Server) fetchOffsets(ctx context.Context, groupID string, topics []kmsg
 		for tp := range committed {
 			tps = append(tps, tp)
 		}
-		slices.SortFunc(tps, func(a, b group.TopicPartition) int {
-			if a.Topic != b.Topic {
-				if a.Topic < b.Topic {
-					return -1
-				}
-				return 1
-			}
-			return int(a.Partition - b.Partition)
-		})
+		slices.SortFunc(tps, group.TopicPartition.Compare)
 	}
 	var out []kmsg.OffsetFetchResponseTopic
 	for _, tp := range tps {
