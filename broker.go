@@ -170,6 +170,21 @@ func (b *Broker) AppendBatch(ctx context.Context, topicName string, p int32, raw
 	return part.AppendBatch(ctx, raw)
 }
 
+// AppendLogBatch appends b, a batch from log.Parse or a log.Builder, and
+// returns its base offset. A parsed batch's records are validated first;
+// a built batch's were checked as they were added (the producer package
+// appends this way). b is not modified and not kept.
+func (b *Broker) AppendLogBatch(ctx context.Context, topicName string, p int32, batch log.Batch) (int64, error) {
+	if err := b.check(ctx); err != nil {
+		return 0, err
+	}
+	part, err := b.topics.Partition(topicName, p)
+	if err != nil {
+		return 0, err
+	}
+	return part.AppendLogBatch(ctx, batch)
+}
+
 // AppendBatchAsync is AppendBatch in two steps, for servers that pipeline
 // requests: it returns once the batch has its offsets (appends started one
 // after another on a partition keep that order), and wait returns once it

@@ -3,7 +3,6 @@ package log
 import (
 	"encoding/binary"
 	"hash/crc32"
-	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -53,11 +52,15 @@ var noProducer = Producer{ID: -1, Epoch: -1, Sequence: -1}
 type Batch struct {
 	raw []byte
 	hdr kmsg.RecordBatch
+	// checked is set for a batch a Builder made from records it checked:
+	// Validate has nothing left to check.
+	checked bool
 }
 
 // Encode appends to dst a RecordBatch v2 holding recs with base offset 0,
 // compressed with codec. Records with a zero Timestamp get now. A nil
-// producer writes a non-idempotent batch.
+// producer writes a non-idempotent batch. A Builder does the same one
+// record at a time.
 func Encode(dst []byte, recs []Record, codec Codec, producer *Producer, now time.Time) ([]byte, error) {
 	if len(recs) == 0 {
 		return nil, ErrEmptyBatch
@@ -65,49 +68,25 @@ func Encode(dst []byte, recs []Record, codec Codec, producer *Producer, now time
 	if !codec.Valid() {
 		return nil, ErrUnknownCodec
 	}
-	pr := noProducer
-	if producer != nil {
-		pr = *producer
+	size := HeaderSize
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value) + 24
 	}
-	first, maxTS := batchTimes(recs, now)
-	body, err := encodeRecords(recs, first, now)
+	var b Builder
+	b.Grow(size)
+	for i := range recs {
+		if err := b.Add(&recs[i], now); err != nil {
+			return nil, err
+		}
+	}
+	batch, err := b.Finish(codec, producer)
 	if err != nil {
 		return nil, err
 	}
-	h := kmsg.RecordBatch{
-		FirstOffset:     0,
-		Magic:           2,
-		Attributes:      int16(codec),
-		LastOffsetDelta: int32(len(recs) - 1),
-		FirstTimestamp:  first,
-		MaxTimestamp:    maxTS,
-		ProducerID:      pr.ID,
-		ProducerEpoch:   pr.Epoch,
-		FirstSequence:   pr.Sequence,
-		NumRecords:      int32(len(recs)),
+	if len(dst) == 0 {
+		return batch.raw, nil
 	}
-	start := len(dst)
-	dst = h.AppendTo(dst)
-	if dst, err = compress(dst, body, codec); err != nil {
-		return nil, err
-	}
-	b := dst[start:]
-	binary.BigEndian.PutUint32(b[offLength:], uint32(len(b)-lengthOverhead))
-	binary.BigEndian.PutUint32(b[offCRC:], checksum(b))
-	return dst, nil
-}
-
-// batchTimes returns the first record's and the largest timestamp in ms.
-func batchTimes(recs []Record, now time.Time) (first, maxTS int64) {
-	maxTS = math.MinInt64
-	for i := range recs {
-		ts := recordMillis(&recs[i], now)
-		if i == 0 {
-			first = ts
-		}
-		maxTS = max(maxTS, ts)
-	}
-	return first, maxTS
+	return append(dst, batch.raw...), nil
 }
 
 func recordMillis(r *Record, now time.Time) int64 {
@@ -115,47 +94,6 @@ func recordMillis(r *Record, now time.Time) int64 {
 		return now.UnixMilli()
 	}
 	return r.Timestamp.UnixMilli()
-}
-
-// encodeRecords returns the uncompressed records section.
-func encodeRecords(recs []Record, first int64, now time.Time) ([]byte, error) {
-	size := 0
-	for i := range recs {
-		size += len(recs[i].Key) + len(recs[i].Value) + 24
-	}
-	out := make([]byte, 0, size)
-	var scratch []byte
-	var kr kmsg.Record
-	for i := range recs {
-		r := &recs[i]
-		if err := validateHeaders(r.Headers); err != nil {
-			return nil, err
-		}
-		kr = kmsg.Record{
-			TimestampDelta64: recordMillis(r, now) - first,
-			OffsetDelta:      int32(i),
-			Key:              r.Key,
-			Value:            r.Value,
-			Headers:          toKmsgHeaders(r.Headers),
-		}
-		// kmsg encodes Length first, so encode once with Length 0 (one
-		// varint byte) to learn the size that follows it.
-		scratch = kr.AppendTo(scratch[:0])
-		out = binary.AppendVarint(out, int64(len(scratch)-1))
-		out = append(out, scratch[1:]...)
-	}
-	return out, nil
-}
-
-func toKmsgHeaders(hs []Header) []kmsg.Header {
-	if len(hs) == 0 {
-		return nil
-	}
-	out := make([]kmsg.Header, len(hs))
-	for i, h := range hs {
-		out[i] = kmsg.Header{Key: h.Key, Value: h.Value}
-	}
-	return out
 }
 
 // Parse validates the header and CRC of the single batch that fills raw and
@@ -251,5 +189,5 @@ func (b *Batch) SetLogAppendTime(t time.Time) {
 // batch, say) without touching the original.
 func (b Batch) CopyTo(dst []byte) Batch {
 	copy(dst, b.raw)
-	return Batch{raw: dst[:len(b.raw)], hdr: b.hdr}
+	return Batch{raw: dst[:len(b.raw)], hdr: b.hdr, checked: b.checked}
 }

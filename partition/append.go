@@ -23,11 +23,22 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 			return 0, p.wrap(-1, err)
 		}
 	}
-	raw, err := log.Encode(nil, recs, cfg.Codec, nil, p.now())
-	if err != nil {
-		return 0, p.wrap(-1, err)
+	if len(recs) == 0 {
+		return 0, p.wrap(-1, log.ErrEmptyBatch)
 	}
-	b, err := log.Parse(raw)
+	var bl log.Builder
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value) + 24
+	}
+	bl.Grow(size)
+	now := p.now()
+	for i := range recs {
+		if err := bl.Add(&recs[i], now); err != nil {
+			return 0, p.wrap(-1, err)
+		}
+	}
+	b, err := bl.Finish(cfg.Codec, nil)
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
@@ -60,9 +71,37 @@ func (p *Partition) AppendBatchAsync(ctx context.Context, raw []byte) (base int6
 		return 0, nil, err
 	}
 	b, err := log.Parse(raw)
+	if err != nil {
+		return 0, nil, p.wrap(-1, err)
+	}
+	return p.AppendLogBatchAsync(ctx, b)
+}
+
+// AppendLogBatch appends b, a batch from log.Parse or a log.Builder, as
+// AppendBatch does. A parsed batch's records are validated first; a built
+// batch's were checked as they were added, so an in-process producer does
+// not pay for decoding its own batch again. b is not modified.
+func (p *Partition) AppendLogBatch(ctx context.Context, b log.Batch) (int64, error) {
+	base, wait, err := p.AppendLogBatchAsync(ctx, b)
+	if err != nil {
+		return 0, err
+	}
+	if err := wait(); err != nil {
+		return 0, err
+	}
+	return base, nil
+}
+
+// AppendLogBatchAsync is AppendLogBatch in two steps, as
+// AppendBatchAsync.
+func (p *Partition) AppendLogBatchAsync(ctx context.Context, b log.Batch) (base int64, wait func() error, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
+	}
 	var keys [][]byte
 	switch {
-	case err != nil:
+	case b.Len() == 0:
+		err = log.ErrEmptyBatch
 	case p.cfg.Load().Compacted:
 		var recs []log.Record
 		if recs, err = b.ValidRecords(nil); err == nil {

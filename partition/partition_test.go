@@ -2,8 +2,10 @@ package partition
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"sync"
 	"testing"
 	"time"
@@ -133,6 +135,38 @@ func TestAppendBatchValidates(t *testing.T) {
 	_, err = p.AppendBatch(ctx, []byte("short"))
 	require.ErrorIs(t, err, log.ErrCorruptBatch)
 	require.Equal(t, int64(6), p.HighWatermark())
+}
+
+// AppendLogBatch stores a built batch as is and validates a parsed one:
+// corruption under a correct CRC is refused and changes nothing.
+func TestAppendLogBatch(t *testing.T) {
+	p := newPartition(t, false)
+	var bl log.Builder
+	for _, r := range recs(4, "b") {
+		require.NoError(t, bl.Add(&r, time.Now()))
+	}
+	built, err := bl.Finish(log.None, nil)
+	require.NoError(t, err)
+	orig := append([]byte(nil), built.Bytes()...)
+	base, err := p.AppendLogBatch(ctx, built)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), base)
+	require.Equal(t, orig, built.Bytes(), "AppendLogBatch must not modify its input")
+
+	bad := append([]byte(nil), orig...)
+	bad[log.HeaderSize] = 0x7f // the first record's length now claims 63 bytes
+	binary.BigEndian.PutUint32(bad[17:], crc32.Checksum(bad[21:], crc32.MakeTable(crc32.Castagnoli)))
+	parsed, err := log.Parse(bad)
+	require.NoError(t, err, "the CRC matches")
+	_, err = p.AppendLogBatch(ctx, parsed)
+	require.ErrorIs(t, err, log.ErrCorruptBatch)
+	_, err = p.AppendLogBatch(ctx, log.Batch{})
+	require.ErrorIs(t, err, log.ErrEmptyBatch)
+	require.Equal(t, int64(4), p.HighWatermark())
+	got, err := p.ReadRecords(0, 1<<20)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	require.Equal(t, "b-v3", string(got[3].Value))
 }
 
 func TestLogAppendTime(t *testing.T) {

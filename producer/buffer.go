@@ -3,48 +3,73 @@ package producer
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cairnlog/cairn/partition"
 )
 
-// buffer bounds the bytes and records a producer holds. Waiters block on
-// a channel closed and replaced at every release.
+// buffer bounds the bytes and records a producer holds. Room is taken and
+// given back with atomic adds, so a Produce that fits takes no lock (it
+// runs once per record); only a Produce that must wait takes mu, and
+// waits on a channel that release closes and replaces while anyone
+// waits.
 type buffer struct {
-	maxBytes, maxRecords int
+	maxBytes, maxRecords int64
 	failFast             bool
 
-	mu      sync.Mutex
-	bytes   int
-	records int
-	closed  bool
+	bytes   atomic.Int64
+	records atomic.Int64
+	closed  atomic.Bool
+	waiters atomic.Int32 // goroutines in the slow path of acquire or waitEmpty
+
+	mu      sync.Mutex // guards changed
 	changed chan struct{}
 }
 
 func (b *buffer) init(maxBytes, maxRecords int, failFast bool) {
-	b.maxBytes, b.maxRecords, b.failFast = maxBytes, maxRecords, failFast
+	b.maxBytes, b.maxRecords, b.failFast = int64(maxBytes), int64(maxRecords), failFast
 	b.changed = make(chan struct{})
 }
 
-// acquire reserves room for one record of size bytes. A record larger than
-// the whole buffer is let in alone, so it cannot wait forever.
+// tryAcquire takes room for one record of size bytes if there is room. A
+// record larger than the whole buffer is let in alone, so it cannot wait
+// forever.
+func (b *buffer) tryAcquire(size int) bool {
+	r := b.records.Add(1)
+	n := b.bytes.Add(int64(size))
+	if r == 1 || r <= b.maxRecords && n <= b.maxBytes {
+		return true
+	}
+	b.release(size, 1) // not taken after all; wakes anyone this held back
+	return false
+}
+
+// acquire reserves room for one record of size bytes, waiting while the
+// buffer is full until ctx is done (or failing at once with FailFast).
 func (b *buffer) acquire(ctx context.Context, size int) error {
+	if b.closed.Load() {
+		return partition.ErrClosed
+	}
+	if b.tryAcquire(size) {
+		return nil
+	}
+	if b.failFast {
+		return ErrBufferFull
+	}
+	b.waiters.Add(1)
+	defer b.waiters.Add(-1)
 	for {
+		// Take the channel before looking again: a release after the
+		// look closes this channel, as waiters is already counted.
 		b.mu.Lock()
-		switch {
-		case b.closed:
-			b.mu.Unlock()
-			return partition.ErrClosed
-		case b.records == 0 || b.records < b.maxRecords && b.bytes+size <= b.maxBytes:
-			b.records++
-			b.bytes += size
-			b.mu.Unlock()
-			return nil
-		case b.failFast:
-			b.mu.Unlock()
-			return ErrBufferFull
-		}
 		ch := b.changed
 		b.mu.Unlock()
+		if b.closed.Load() {
+			return partition.ErrClosed
+		}
+		if b.tryAcquire(size) {
+			return nil
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
@@ -53,10 +78,17 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 	}
 }
 
+// release gives back room for records records of size bytes in all.
 func (b *buffer) release(size, records int) {
+	b.bytes.Add(-int64(size))
+	b.records.Add(-int64(records))
+	if b.waiters.Load() > 0 {
+		b.broadcast()
+	}
+}
+
+func (b *buffer) broadcast() {
 	b.mu.Lock()
-	b.bytes -= size
-	b.records -= records
 	close(b.changed)
 	b.changed = make(chan struct{})
 	b.mu.Unlock()
@@ -64,11 +96,13 @@ func (b *buffer) release(size, records int) {
 
 // waitEmpty blocks until nothing is buffered or ctx is done.
 func (b *buffer) waitEmpty(ctx context.Context) error {
+	b.waiters.Add(1)
+	defer b.waiters.Add(-1)
 	for {
 		b.mu.Lock()
-		n, ch := b.records, b.changed
+		ch := b.changed
 		b.mu.Unlock()
-		if n == 0 {
+		if b.records.Load() == 0 {
 			return nil
 		}
 		select {
@@ -81,9 +115,6 @@ func (b *buffer) waitEmpty(ctx context.Context) error {
 
 // close makes acquire fail with ErrClosed and wakes its waiters.
 func (b *buffer) close() {
-	b.mu.Lock()
-	b.closed = true
-	close(b.changed)
-	b.changed = make(chan struct{})
-	b.mu.Unlock()
+	b.closed.Store(true)
+	b.broadcast()
 }

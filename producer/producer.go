@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
@@ -20,8 +19,10 @@ type Record = log.Record
 type Broker interface {
 	// PartitionCount returns a topic's partition count.
 	PartitionCount(topic string) (int, error)
-	// AppendBatch appends a RecordBatch v2 and returns its base offset.
-	AppendBatch(ctx context.Context, topic string, partition int32, raw []byte) (int64, error)
+	// AppendLogBatch appends a batch built by a log.Builder and returns
+	// its base offset. It must not keep the batch after it returns: the
+	// producer reuses its bytes.
+	AppendLogBatch(ctx context.Context, topic string, partition int32, b log.Batch) (int64, error)
 	// InitProducerID allocates an idempotent producer id and epoch.
 	InitProducerID(ctx context.Context) (int64, int16, error)
 }
@@ -36,6 +37,7 @@ type Producer struct {
 	id   atomic.Pointer[log.Producer] // nil without idempotence
 
 	buf      buffer
+	clock    clock
 	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
 
 	// mu guards closed. Produce holds it shared while it adds a record,
@@ -43,8 +45,11 @@ type Producer struct {
 	mu     sync.RWMutex
 	closed bool
 
-	partsMu sync.Mutex // guards parts
-	parts   map[topicPartition]*part
+	// parts maps a topic to its partitions' batchers, by partition index
+	// (nil until first used). It is copied on write under partsMu, so
+	// Produce finds its batcher without a lock.
+	partsMu sync.Mutex
+	parts   atomic.Pointer[map[string][]*part]
 
 	done  chan struct{} // closed by Close: senders drain and exit
 	abort atomic.Bool   // set when Close's ctx ends: senders fail what is left
@@ -67,7 +72,8 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Producer{b: b, opts: o, parts: map[topicPartition]*part{}, done: make(chan struct{})}
+	p := &Producer{b: b, opts: o, done: make(chan struct{})}
+	p.parts.Store(&map[string][]*part{})
 	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
 	if !o.DisableIdempotence {
 		if err := p.newIdentity(ctx); err != nil {
@@ -144,7 +150,7 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 				partition.ErrMessageTooLarge, size, p.opts.MaxBatchBytes)}
 	}
 	if rec.Timestamp.IsZero() {
-		rec.Timestamp = time.Now()
+		rec.Timestamp = p.clock.now()
 	}
 	return size, nil
 }
@@ -152,16 +158,27 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 // part returns the batcher of a partition, starting its sender; p.mu is
 // held shared.
 func (p *Producer) part(topicName string, partition int32) *part {
-	tp := topicPartition{topicName, partition}
+	if ps := (*p.parts.Load())[topicName]; int(partition) < len(ps) && ps[partition] != nil {
+		return ps[partition]
+	}
 	p.partsMu.Lock()
 	defer p.partsMu.Unlock()
-	pt, ok := p.parts[tp]
-	if !ok {
-		pt = newPart(p, tp)
-		p.parts[tp] = pt
-		p.wg.Add(1)
-		go pt.run()
+	old := *p.parts.Load()
+	if ps := old[topicName]; int(partition) < len(ps) && ps[partition] != nil {
+		return ps[partition]
 	}
+	ps := make([]*part, max(int(partition)+1, len(old[topicName])))
+	copy(ps, old[topicName])
+	pt := newPart(p, topicPartition{topicName, partition})
+	ps[partition] = pt
+	m := make(map[string][]*part, len(old)+1)
+	for t, tps := range old {
+		m[t] = tps
+	}
+	m[topicName] = ps
+	p.parts.Store(&m)
+	p.wg.Add(1)
+	go pt.run()
 	return pt
 }
 
@@ -195,10 +212,12 @@ func (p *Producer) Flush(ctx context.Context) error {
 }
 
 func (p *Producer) wakeAll() {
-	p.partsMu.Lock()
-	defer p.partsMu.Unlock()
-	for _, pt := range p.parts {
-		pt.wake()
+	for _, ps := range *p.parts.Load() {
+		for _, pt := range ps {
+			if pt != nil {
+				pt.wake()
+			}
+		}
 	}
 }
 

@@ -137,12 +137,12 @@ type gate struct {
 	appends  atomic.Int32
 }
 
-func (g *gate) AppendBatch(ctx context.Context, topic string, p int32, raw []byte) (int64, error) {
+func (g *gate) AppendLogBatch(ctx context.Context, topic string, p int32, batch log.Batch) (int64, error) {
 	g.appends.Add(1)
 	if g.hold != nil {
 		<-g.hold
 	}
-	base, err := g.Broker.AppendBatch(ctx, topic, p, raw)
+	base, err := g.Broker.AppendLogBatch(ctx, topic, p, batch)
 	if err == nil && g.loseAcks.Add(-1) >= 0 {
 		return 0, errors.New("connection reset before the ack")
 	}

@@ -25,14 +25,16 @@ type part struct {
 
 	mu      sync.Mutex
 	recs    []pending
+	spare   []pending // the last batch sent, emptied, for recs to reuse
 	bytes   int
 	firstAt time.Time // when the oldest pending record arrived
 
 	wakeCh chan struct{} // cap 1: a pending wake-up
 
 	// Owned by run.
-	seqOf int64 // producer id the sequence belongs to
-	seq   int32
+	seqOf   int64 // producer id the sequence belongs to
+	seq     int32
+	builder log.Builder // encodes batches, reusing its buffers
 }
 
 func newPart(p *Producer, tp topicPartition) *part {
@@ -84,7 +86,7 @@ func (pt *part) next() (batch []pending, wait time.Duration) {
 		n++
 	}
 	if n == len(pt.recs) { // the common case: take the slice, no copy
-		batch, pt.recs = pt.recs, nil
+		batch, pt.recs, pt.spare = pt.recs, pt.spare, nil
 	} else {
 		batch = append([]pending(nil), pt.recs[:n]...)
 		pt.recs = append(pt.recs[:0], pt.recs[n:]...)
@@ -142,8 +144,14 @@ func (pt *part) send(batch []pending) {
 	for _, r := range batch {
 		size += r.size
 	}
-	defer pt.p.buf.release(size, len(batch))
 	pt.deliver(batch)
+	pt.p.buf.release(size, len(batch))
+	clear(batch) // drop the records and promises it points to
+	pt.mu.Lock()
+	if pt.spare == nil {
+		pt.spare = batch[:0]
+	}
+	pt.mu.Unlock()
 }
 
 // deliver appends batch, halving it while the topic refuses it as too
@@ -176,10 +184,6 @@ func (pt *part) finish(batch []pending, base int64, err error) {
 // retrying errors that may be transient. The same bytes are retried, so an
 // append whose acknowledgement was lost is deduplicated by the broker.
 func (pt *part) appendBatch(batch []pending) (int64, error) {
-	recs := make([]log.Record, len(batch))
-	for i, r := range batch {
-		recs[i] = *r.rec
-	}
 	var prod *log.Producer
 	if id := pt.p.id.Load(); id != nil {
 		if pt.seqOf != id.ID {
@@ -187,13 +191,21 @@ func (pt *part) appendBatch(batch []pending) (int64, error) {
 		}
 		prod = &log.Producer{ID: id.ID, Epoch: id.Epoch, Sequence: pt.seq}
 	}
-	raw, err := log.Encode(nil, recs, pt.p.opts.Compression, prod, time.Now())
+	bl := &pt.builder
+	bl.Reset()
+	now := time.Now()
+	for _, r := range batch {
+		if err := bl.Add(r.rec, now); err != nil {
+			return 0, err
+		}
+	}
+	b, err := bl.Finish(pt.p.opts.Compression, prod)
 	if err != nil {
 		return 0, err
 	}
 	backoff := pt.p.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		base, err := pt.p.b.AppendBatch(context.Background(), pt.tp.topic, pt.tp.partition, raw)
+		base, err := pt.p.b.AppendLogBatch(context.Background(), pt.tp.topic, pt.tp.partition, b)
 		if err == nil {
 			if prod != nil {
 				pt.seq = int32((int64(pt.seq) + int64(len(batch))) % (1 << 31))
