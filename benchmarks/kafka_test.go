@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,23 +21,38 @@ const kafkaRecords = 200_000
 // BenchmarkKafkaClient drives the same franz-go client against Cairn's
 // Kafka listener (on disk, SyncAlways: every acknowledged batch is fsynced)
 // and against franz-go's kfake (in memory, nothing on disk), one after the
-// other in each iteration: produce 200,000 records of 100 bytes with
+// other in each iteration, in alternating order: produce 200,000 records of 100 bytes with
 // 16-byte keys to a topic of 8 partitions (Produce with promises, then
 // Flush), then consume them all back with a fresh client. It reports
-// records/s for both and the ratios cairn/kfake.
+// records/s for both, the ratios cairn/kfake, and the process CPU time
+// per record of each phase (client and server together).
 func BenchmarkKafkaClient(b *testing.B) {
 	ctx := context.Background()
 	value := make([]byte, valueSize)
 	var cairnProduce, cairnConsume, fakeProduce, fakeConsume time.Duration
+	var cpu [2][2]time.Duration // [cairn, kfake][produce, consume]: process CPU time
+	var round int
 	for b.Loop() {
 		b.StopTimer()
 		addr, stop := startCairnKafka(b)
 		fakeAddr, stopFake := startKfake(b)
 		b.StartTimer()
-		p, c := kafkaRound(ctx, b, addr, value)
-		cairnProduce, cairnConsume = cairnProduce+p, cairnConsume+c
-		p, c = kafkaRound(ctx, b, fakeAddr, value)
-		fakeProduce, fakeConsume = fakeProduce+p, fakeConsume+c
+		runCairn := func() {
+			p, c := kafkaRound(ctx, b, addr, value, &cpu[0])
+			cairnProduce, cairnConsume = cairnProduce+p, cairnConsume+c
+		}
+		runFake := func() {
+			p, c := kafkaRound(ctx, b, fakeAddr, value, &cpu[1])
+			fakeProduce, fakeConsume = fakeProduce+p, fakeConsume+c
+		}
+		if round%2 == 0 { // alternate which goes first: neither always runs in the warmer process
+			runCairn()
+			runFake()
+		} else {
+			runFake()
+			runCairn()
+		}
+		round++
 		b.StopTimer()
 		stop()
 		stopFake()
@@ -50,16 +66,33 @@ func BenchmarkKafkaClient(b *testing.B) {
 	b.ReportMetric(rate(fakeConsume), "kfake-consume-records/s")
 	b.ReportMetric(fakeProduce.Seconds()/cairnProduce.Seconds(), "x-produce-vs-kfake")
 	b.ReportMetric(fakeConsume.Seconds()/cairnConsume.Seconds(), "x-consume-vs-kfake")
+	perRecord := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / n }
+	b.ReportMetric(perRecord(cpu[0][0]), "cairn-produce-cpu-ns/record")
+	b.ReportMetric(perRecord(cpu[1][0]), "kfake-produce-cpu-ns/record")
+	b.ReportMetric(perRecord(cpu[0][1]), "cairn-consume-cpu-ns/record")
+	b.ReportMetric(perRecord(cpu[1][1]), "kfake-consume-cpu-ns/record")
 }
 
-// kafkaRound produces and consumes the workload against one cluster.
-func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte) (produce, consume time.Duration) {
+// processCPU returns the CPU time (user and system) this process has
+// used. With client and server in one process it shows whether a slower
+// run did more work or waited more.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// kafkaRound produces and consumes the workload against one cluster,
+// adding the process CPU time of each phase to cpu.
+func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte, cpu *[2]time.Duration) (produce, consume time.Duration) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topicName))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	start := time.Now()
+	start, cpuStart := time.Now(), processCPU()
 	errc := make(chan error, 1)
 	for i := 0; i < kafkaRecords; i++ {
 		key := []byte(fmt.Sprintf("key-%012d", i%100_000))
@@ -76,6 +109,7 @@ func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte) (p
 		b.Fatal(err)
 	}
 	produce = time.Since(start)
+	cpu[0] += processCPU() - cpuStart
 	select {
 	case err := <-errc:
 		b.Fatal(err)
@@ -88,7 +122,7 @@ func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte) (p
 		b.Fatal(err)
 	}
 	defer cons.Close()
-	start = time.Now()
+	start, cpuStart = time.Now(), processCPU()
 	for got := 0; got < kafkaRecords; {
 		fs := cons.PollFetches(ctx)
 		if err := fs.Err(); err != nil {
@@ -96,7 +130,9 @@ func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte) (p
 		}
 		got += fs.NumRecords()
 	}
-	return produce, time.Since(start)
+	consume = time.Since(start)
+	cpu[1] += processCPU() - cpuStart
+	return produce, consume
 }
 
 func startCairnKafka(b *testing.B) (string, func()) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -116,18 +117,29 @@ func compress(dst, src []byte, c Codec) ([]byte, error) {
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 // decompress returns src decompressed with c, at most MaxDecodedBytes.
+// For None it is src itself.
 func decompress(src []byte, c Codec) ([]byte, error) {
+	if c == None {
+		return src, nil
+	}
+	return decompressTo(nil, src, c)
+}
+
+// decompressTo appends src decompressed with c to dst, which is only
+// reallocated if it has too little room: a caller with a scratch buffer
+// decompresses without allocating.
+func decompressTo(dst, src []byte, c Codec) ([]byte, error) {
 	switch c {
 	case None:
-		return src, nil
+		return append(dst, src...), nil
 	case Snappy:
 		if bytes.HasPrefix(src, xerialMagic) {
-			return decodeXerial(src)
+			return decodeXerial(dst, src)
 		}
-		return decodeSnappyBlock(nil, src)
+		return decodeSnappyBlock(dst, src)
 	case Zstd:
 		_, dec := zstdCodecs()
-		out, err := dec.DecodeAll(src, nil)
+		out, err := dec.DecodeAll(src, dst)
 		if err != nil {
 			return nil, corrupt("zstd: %v", err)
 		}
@@ -137,24 +149,27 @@ func decompress(src []byte, c Codec) ([]byte, error) {
 		if err != nil {
 			return nil, corrupt("gzip: %v", err)
 		}
-		return readLimited(r, "gzip")
+		return readLimited(dst, r, "gzip")
 	case LZ4:
-		return readLimited(lz4.NewReader(bytes.NewReader(src)), "lz4")
+		return readLimited(dst, lz4.NewReader(bytes.NewReader(src)), "lz4")
 	}
 	return nil, fmt.Errorf("%w: %d", ErrUnknownCodec, c)
 }
 
-func readLimited(r io.Reader, name string) ([]byte, error) {
-	out, err := io.ReadAll(io.LimitReader(r, MaxDecodedBytes+1))
-	if err != nil {
+func readLimited(dst []byte, r io.Reader, name string) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	start := len(dst)
+	if _, err := buf.ReadFrom(io.LimitReader(r, MaxDecodedBytes+1)); err != nil {
 		return nil, corrupt("%s: %v", name, err)
 	}
-	if len(out) > MaxDecodedBytes {
+	if buf.Len()-start > MaxDecodedBytes {
 		return nil, corrupt("%s: decoded size over %d bytes", name, MaxDecodedBytes)
 	}
-	return out, nil
+	return buf.Bytes(), nil
 }
 
+// decodeSnappyBlock appends the decoded block to dst, decoding in place
+// when dst has room.
 func decodeSnappyBlock(dst, src []byte) ([]byte, error) {
 	n, err := s2.DecodedLen(src)
 	if err != nil {
@@ -163,22 +178,21 @@ func decodeSnappyBlock(dst, src []byte) ([]byte, error) {
 	if n > MaxDecodedBytes || len(dst)+n > MaxDecodedBytes {
 		return nil, corrupt("snappy: decoded size over %d bytes", MaxDecodedBytes)
 	}
-	out, err := s2.Decode(nil, src)
-	if err != nil {
+	dst = slices.Grow(dst, n)
+	if _, err := s2.Decode(dst[len(dst):len(dst)+n], src); err != nil {
 		return nil, corrupt("snappy: %v", err)
 	}
-	return append(dst, out...), nil
+	return dst[:len(dst)+n], nil
 }
 
 // decodeXerial decodes xerial framing: magic, two int32 versions, then
 // chunks of int32 length and a snappy block.
-func decodeXerial(src []byte) ([]byte, error) {
+func decodeXerial(out, src []byte) ([]byte, error) {
 	src = src[len(xerialMagic):]
 	if len(src) < 8 {
 		return nil, corrupt("snappy: short xerial header")
 	}
 	src = src[8:]
-	var out []byte
 	for len(src) > 0 {
 		if len(src) < 4 {
 			return nil, corrupt("snappy: short xerial chunk")

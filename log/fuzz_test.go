@@ -6,7 +6,8 @@ import (
 )
 
 // FuzzParse feeds arbitrary bytes to the batch decoder: Parse, Records and
-// Validate must return an error or records, never panic. Seeds live in
+// Validate must return an error or records, never panic, and Validate's
+// fast check must agree with the full decoder. Seeds live in
 // testdata/fuzz/FuzzParse, one per codec.
 func FuzzParse(f *testing.F) {
 	for c := None; c <= Zstd; c++ {
@@ -22,6 +23,9 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		valid := b.Validate() == nil
+		if _, err := b.ValidRecords(nil); valid != (err == nil) {
+			t.Fatalf("Validate (valid %v) and the full decoder (%v) disagree", valid, err)
+		}
 		recs, err := b.Records(nil)
 		if err != nil {
 			if valid {
