@@ -43,7 +43,11 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 			f.Errors = append(f.Errors, &FetchError{Topic: cur.tp.Topic, Partition: cur.tp.Partition, Err: err})
 			continue
 		}
-		f.Records = append(f.Records, recs...)
+		if f.Records == nil {
+			f.Records = recs // no copy for the first (often the only) partition
+		} else {
+			f.Records = append(f.Records, recs...)
+		}
 	}
 	return f, chans, wake
 }
@@ -65,7 +69,8 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 		snap.resolved = true
 	}
 	if len(snap.buf) > 0 { // left over from the last fetch
-		out, rest := snap.buf[:min(limit, len(snap.buf))], snap.buf[min(limit, len(snap.buf)):]
+		k := min(limit, len(snap.buf))
+		out, rest := snap.buf[:k:k], snap.buf[k:]
 		next := snap.bufEnd
 		if len(rest) > 0 {
 			next = rest[0].Offset
@@ -88,23 +93,33 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 	if err != nil {
 		return nil, c.dropIfGone(tp, err)
 	}
-	var all []*Record
+	// Every batch decodes into one slice sized up front, and one slice of
+	// pointers into it: two allocations a fetch rather than a doubling
+	// series per batch (each growth of a pointer slice also runs write
+	// barriers).
+	n := 0
+	for _, b := range fetch.Batches {
+		n += b.NumRecords()
+	}
+	recs := make([]Record, 0, n)
 	next := offset
 	for _, b := range fetch.Batches {
-		recs, err := b.Records(nil)
-		if err != nil {
+		if recs, err = b.Records(recs); err != nil {
 			return nil, &partition.Error{Topic: tp.Topic, Partition: tp.Partition, Offset: b.BaseOffset(),
 				Err: errors.Join(partition.ErrCorruptStorage, err)}
 		}
-		for i := range recs {
-			if r := &recs[i]; r.Offset >= offset {
-				r.Topic, r.Partition = tp.Topic, tp.Partition
-				all = append(all, r)
-			}
-		}
 		next = b.LastOffset() + 1 // past gaps a cleaner left at the batch's end
 	}
-	out, rest, end := all[:min(limit, len(all))], all[min(limit, len(all)):], next
+	all := make([]*Record, 0, len(recs))
+	for i := range recs {
+		if r := &recs[i]; r.Offset >= offset { // only the first batch starts below
+			r.Topic, r.Partition = tp.Topic, tp.Partition
+			all = append(all, r)
+		}
+	}
+	// out's capacity ends at k, so appending to it never overwrites rest.
+	k := min(limit, len(all))
+	out, rest, end := all[:k:k], all[k:], next
 	if len(rest) > 0 {
 		next = rest[0].Offset
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cairnlog/cairn/partition"
 )
@@ -40,9 +41,21 @@ func (b *buffer) tryAcquire(size int) bool {
 	if r == 1 || r <= b.maxRecords && n <= b.maxBytes {
 		return true
 	}
-	b.release(size, 1) // not taken after all; wakes anyone this held back
+	// Not taken after all. This gives the room back without waking
+	// waiters: waking them here made every failed attempt wake all the
+	// others, which failed in turn, a storm that burned a core while
+	// eight goroutines produced into a full buffer. A waiter that this
+	// attempt's passing count crowded out is woken by the next release
+	// of a sent batch, or else by its recheck timer.
+	b.bytes.Add(-int64(size))
+	b.records.Add(-1)
 	return false
 }
+
+// recheck is how often a waiter looks again without being woken: only a
+// waiter crowded out by another's failed attempt (see tryAcquire), with
+// no batch in flight to wake it, needs it.
+const recheck = 10 * time.Millisecond
 
 // acquire reserves room for one record of size bytes, waiting while the
 // buffer is full until ctx is done (or failing at once with FailFast).
@@ -58,6 +71,8 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 	}
 	b.waiters.Add(1)
 	defer b.waiters.Add(-1)
+	timer := time.NewTimer(recheck)
+	defer timer.Stop()
 	for {
 		// Take the channel before looking again: a release after the
 		// look closes this channel, as waiters is already counted.
@@ -72,6 +87,8 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 		}
 		select {
 		case <-ch:
+		case <-timer.C:
+			timer.Reset(recheck)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
