@@ -9,17 +9,23 @@ import (
 	"github.com/cairnlog/cairn/partition"
 )
 
-// buffer bounds the bytes and records a producer holds. Room is taken and
-// given back with atomic adds, so a Produce that fits takes no lock (it
-// runs once per record); only a Produce that must wait takes mu, and
-// waits on a channel that release closes and replaces while anyone
-// waits.
+// buffer bounds the bytes and records a producer holds. Both counts live
+// in one atomic word (records in the low recordBits bits, bytes above),
+// so a Produce that fits takes room with a single atomic add and no lock:
+// with eight goroutines producing, every atomic on a shared word is a
+// cache-line transfer between cores. Only a Produce that must wait takes
+// mu, and waits on a channel that release closes and replaces while
+// anyone waits.
+//
+// The buffer also tells Close when every record that got in is done: a
+// Produce takes room before it checks closed, so once Close has set
+// closed and seen the buffer empty, no record can still be on its way to
+// a sender.
 type buffer struct {
 	maxBytes, maxRecords int64
 	failFast             bool
 
-	bytes   atomic.Int64
-	records atomic.Int64
+	used    atomic.Uint64 // bytes<<recordBits | records
 	closed  atomic.Bool
 	waiters atomic.Int32 // goroutines in the slow path of acquire or waitEmpty
 
@@ -27,17 +33,30 @@ type buffer struct {
 	changed chan struct{}
 }
 
+const (
+	recordBits = 24
+	recordMask = 1<<recordBits - 1
+	// maxBufferedRecords and maxBufferedBytes are the largest bounds the
+	// packed word holds (Options.Validate enforces them).
+	maxBufferedRecords = recordMask
+	maxBufferedBytes   = 1<<(64-recordBits) - 1
+)
+
 func (b *buffer) init(maxBytes, maxRecords int, failFast bool) {
 	b.maxBytes, b.maxRecords, b.failFast = int64(maxBytes), int64(maxRecords), failFast
 	b.changed = make(chan struct{})
 }
 
+func pack(size, records int) uint64 { return uint64(size)<<recordBits | uint64(records) }
+
+func (b *buffer) records() int64 { return int64(b.used.Load() & recordMask) }
+
 // tryAcquire takes room for one record of size bytes if there is room. A
 // record larger than the whole buffer is let in alone, so it cannot wait
 // forever.
 func (b *buffer) tryAcquire(size int) bool {
-	r := b.records.Add(1)
-	n := b.bytes.Add(int64(size))
+	u := b.used.Add(pack(size, 1))
+	r, n := int64(u&recordMask), int64(u>>recordBits)
 	if r == 1 || r <= b.maxRecords && n <= b.maxBytes {
 		return true
 	}
@@ -47,8 +66,7 @@ func (b *buffer) tryAcquire(size int) bool {
 	// eight goroutines produced into a full buffer. A waiter that this
 	// attempt's passing count crowded out is woken by the next release
 	// of a sent batch, or else by its recheck timer.
-	b.bytes.Add(-int64(size))
-	b.records.Add(-1)
+	b.used.Add(-pack(size, 1))
 	return false
 }
 
@@ -58,13 +76,19 @@ func (b *buffer) tryAcquire(size int) bool {
 const recheck = 10 * time.Millisecond
 
 // acquire reserves room for one record of size bytes, waiting while the
-// buffer is full until ctx is done (or failing at once with FailFast).
+// buffer is full until ctx is done (or failing at once with FailFast). It
+// fails with ErrClosed once close was called, and then takes no room.
 func (b *buffer) acquire(ctx context.Context, size int) error {
+	if b.tryAcquire(size) {
+		// Checked after taking room, not before: see the type's comment.
+		if b.closed.Load() {
+			b.release(size, 1)
+			return partition.ErrClosed
+		}
+		return nil
+	}
 	if b.closed.Load() {
 		return partition.ErrClosed
-	}
-	if b.tryAcquire(size) {
-		return nil
 	}
 	if b.failFast {
 		return ErrBufferFull
@@ -83,6 +107,10 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 			return partition.ErrClosed
 		}
 		if b.tryAcquire(size) {
+			if b.closed.Load() {
+				b.release(size, 1)
+				return partition.ErrClosed
+			}
 			return nil
 		}
 		select {
@@ -97,8 +125,7 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 
 // release gives back room for records records of size bytes in all.
 func (b *buffer) release(size, records int) {
-	b.bytes.Add(-int64(size))
-	b.records.Add(-int64(records))
+	b.used.Add(-pack(size, records))
 	if b.waiters.Load() > 0 {
 		b.broadcast()
 	}
@@ -119,7 +146,7 @@ func (b *buffer) waitEmpty(ctx context.Context) error {
 		b.mu.Lock()
 		ch := b.changed
 		b.mu.Unlock()
-		if b.records.Load() == 0 {
+		if b.records() == 0 {
 			return nil
 		}
 		select {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnlog/cairn/partition"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,8 +37,7 @@ func TestBufferConcurrentBound(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	require.Equal(t, int64(0), b.records.Load())
-	require.Equal(t, int64(0), b.bytes.Load())
+	require.Equal(t, uint64(0), b.used.Load(), "no bytes or records left")
 	require.LessOrEqual(t, peak.Load(), int32(3))
 }
 
@@ -50,4 +50,20 @@ func TestBufferOversizedAlone(t *testing.T) {
 	require.ErrorIs(t, b.acquire(context.Background(), 1), ErrBufferFull)
 	b.release(500, 1)
 	require.NoError(t, b.acquire(context.Background(), 1))
+}
+
+// A Produce that took room before close finishes; after close, room is
+// refused and nothing is left taken.
+func TestBufferClose(t *testing.T) {
+	var b buffer
+	b.init(1<<20, 10, false)
+	require.NoError(t, b.acquire(context.Background(), 5))
+	b.close()
+	require.ErrorIs(t, b.acquire(context.Background(), 5), partition.ErrClosed)
+	require.Equal(t, int64(1), b.records())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, b.waitEmpty(ctx), context.DeadlineExceeded)
+	b.release(5, 1)
+	require.NoError(t, b.waitEmpty(context.Background()))
 }

@@ -31,7 +31,8 @@ type Options struct {
 	Compression log.Codec
 	// MaxBufferedBytes and MaxBufferedRecords bound what Produce holds
 	// before it is appended; defaults 64 MiB and 100,000. When either is
-	// reached, Produce blocks until space frees or its ctx is done.
+	// reached, Produce blocks until space frees or its ctx is done. At most
+	// 16,777,215 records and 2^40-1 bytes.
 	MaxBufferedBytes   int
 	MaxBufferedRecords int
 	// FailFast makes Produce fail with ErrBufferFull instead of blocking
@@ -87,6 +88,8 @@ func (o *Options) Validate() error {
 		return bad("max batch bytes %d below one record", o.MaxBatchBytes)
 	case o.MaxBufferedBytes < 0 || o.MaxBufferedRecords < 0:
 		return bad("negative buffer bound")
+	case o.MaxBufferedRecords > maxBufferedRecords || int64(o.MaxBufferedBytes) > maxBufferedBytes:
+		return bad("buffer bound over %d records or %d bytes", maxBufferedRecords, int64(maxBufferedBytes))
 	case o.Retries < 0 || o.RetryBackoff < 0:
 		return bad("negative retries or backoff")
 	case !o.Compression.Valid():

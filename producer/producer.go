@@ -40,10 +40,11 @@ type Producer struct {
 	clock    clock
 	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
 
-	// mu guards closed. Produce holds it shared while it adds a record,
-	// so once Close has it exclusively no record can be added.
-	mu     sync.RWMutex
-	closed bool
+	// closeMu guards closing, which makes Close run once. Produce takes
+	// no lock: the buffer tells it (and Close) whether it got in before
+	// Close began; see buffer.
+	closeMu sync.Mutex
+	closing bool
 
 	// parts maps a topic to its partitions' batchers, by partition index
 	// (nil until first used). It is copied on write under partsMu, so
@@ -112,16 +113,10 @@ func (p *Producer) Produce(ctx context.Context, rec *Record, promise func(*Recor
 		promise(rec, err)
 		return
 	}
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
-		p.buf.release(size, 1)
-		promise(rec, partition.ErrClosed)
-		return
-	}
+	// Room taken before Close began keeps Close from stopping the
+	// senders until this record is sent (see buffer).
 	pt := p.part(rec.Topic, rec.Partition)
 	pt.add(pending{rec: rec, promise: promise, size: size})
-	p.mu.RUnlock()
 }
 
 // prepare validates rec, picks its partition and returns its buffer size.
@@ -155,8 +150,8 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 	return size, nil
 }
 
-// part returns the batcher of a partition, starting its sender; p.mu is
-// held shared.
+// part returns the batcher of a partition, starting its sender. The
+// caller holds buffer room, so Close is not yet waiting for the senders.
 func (p *Producer) part(topicName string, partition int32) *part {
 	if ps := (*p.parts.Load())[topicName]; int(partition) < len(ps) && ps[partition] != nil {
 		return ps[partition]
@@ -225,25 +220,26 @@ func (p *Producer) wakeAll() {
 // If ctx ends first, records not yet appended fail with ErrClosed. Later
 // Produce calls fail with ErrClosed. Close is idempotent.
 func (p *Producer) Close(ctx context.Context) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	p.closeMu.Lock()
+	if p.closing {
+		p.closeMu.Unlock()
 		p.wg.Wait()
 		return nil
 	}
-	p.closed = true
-	p.mu.Unlock()
-	p.buf.close()
-	close(p.done)
-	stopped := make(chan struct{})
-	go func() { p.wg.Wait(); close(stopped) }()
-	select {
-	case <-stopped:
-		return nil
-	case <-ctx.Done():
+	p.closing = true
+	p.closeMu.Unlock()
+	p.buf.close()     // from here no record gets in
+	p.flushing.Add(1) // never taken back: senders stop lingering
+	p.wakeAll()
+	err := p.buf.waitEmpty(ctx)
+	if err != nil {
+		// Senders now fail what they hold, and whatever a Produce that
+		// got in before close still adds.
 		p.abort.Store(true)
 		p.wakeAll()
-		<-stopped
-		return ctx.Err()
+		_ = p.buf.waitEmpty(context.Background())
 	}
+	close(p.done)
+	p.wg.Wait()
+	return err
 }

@@ -228,6 +228,8 @@ func TestBadInput(t *testing.T) {
 	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
 	_, err = producer.New(ctx, b, &producer.Options{Compression: 9})
 	require.ErrorIs(t, err, cairn.ErrUnknownCodec)
+	_, err = producer.New(ctx, b, &producer.Options{MaxBufferedRecords: 1 << 24})
+	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
 
 	p := newProducer(t, b, &producer.Options{Partitioner: producer.Manual(), MaxBatchBytes: 1000})
 	res := p.ProduceSync(ctx,
