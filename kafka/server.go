@@ -172,6 +172,8 @@ type conn struct {
 	// request order.
 	finish []func()
 	out    chan reply
+
+	wbuf []byte // owned by the writer: see write
 }
 
 // reply is an answer queued for the writer: finish runs first (it may
@@ -344,15 +346,27 @@ func skipTags(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// write sends resp with h's correlation id.
+// maxKeptWriteBuf bounds the encoding buffer a connection keeps between
+// answers; a larger one (an outsized fetch) is dropped after use.
+const maxKeptWriteBuf = 16 << 20
+
+// write sends resp with h's correlation id. It runs only on the writer,
+// which owns wbuf: answers are encoded into one buffer reused from answer
+// to answer, rather than one grown from 256 bytes by doubling for each
+// (a fetch answer of 8 MB was allocated and copied several times).
 func (c *conn) write(h header, resp kmsg.Response, flexHeader bool) error {
-	buf := make([]byte, 8, 256)
+	buf := append(c.wbuf[:0], 0, 0, 0, 0, 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(buf[4:], uint32(h.correlation))
 	if flexHeader {
 		buf = append(buf, 0) // no tagged fields
 	}
 	buf = resp.AppendTo(buf)
 	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	if cap(buf) <= maxKeptWriteBuf {
+		c.wbuf = buf
+	} else {
+		c.wbuf = nil
+	}
 	if _, err := c.w.Write(buf); err != nil {
 		return err
 	}
