@@ -245,6 +245,18 @@ type header struct {
 	clientID     string
 }
 
+// produceFrames holds the buffers of produce requests, the large ones
+// (a batch per partition, up to a megabyte each): a frame goes back to the
+// pool once its request is handled, as nothing outlives that. The
+// partition copies each batch into its Pebble batch before the append
+// returns, and the answer holds only names kmsg copied into strings.
+// Other requests get a fresh frame, as their byte fields (a group
+// member's metadata, say) alias it and may be kept.
+var produceFrames = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledFrame keeps an outsized request's buffer out of the pool.
+const maxPooledFrame = 16 << 20
+
 // serveOne reads, handles and answers one request.
 func (c *conn) serveOne() error {
 	var size [4]byte
@@ -255,7 +267,21 @@ func (c *conn) serveOne() error {
 	if n < 8 || int(n) > c.s.opts.MaxRequestBytes {
 		return errDrop
 	}
-	frame := make([]byte, n)
+	var frame []byte
+	if key, err := c.r.Peek(2); err == nil && int16(binary.BigEndian.Uint16(key)) == kmsg.Produce.Int16() {
+		buf := produceFrames.Get().(*[]byte)
+		if cap(*buf) < int(n) {
+			*buf = make([]byte, n)
+		}
+		frame = (*buf)[:n]
+		defer func() {
+			if cap(*buf) <= maxPooledFrame {
+				produceFrames.Put(buf)
+			}
+		}()
+	} else {
+		frame = make([]byte, n)
+	}
 	if _, err := io.ReadFull(c.r, frame); err != nil {
 		return err
 	}
