@@ -116,6 +116,12 @@ func (p *Partition) AppendLogBatchAsync(ctx context.Context, b log.Batch) (base 
 	return p.appendAsync(b, keys)
 }
 
+// maxRetainedBatch lets Pebble's batch pool keep the buffer of a batch
+// up to this size. Its default (1 MB) is just below a full producer or
+// Kafka client batch (1 MB of records plus the key), so each append of
+// a full batch allocated and dropped a buffer of a megabyte or more.
+const maxRetainedBatch = 4 << 20
+
 // append stores b at the log end and waits until it is durable.
 func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 	base, wait, err := p.appendAsync(b, keys)
@@ -143,7 +149,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 	if err := p.enter(); err != nil {
 		return 0, nil, err
 	}
-	wb := p.db.NewBatch()
+	wb := p.db.NewBatch(pebble.WithMaxRetainedSizeBytes(maxRetainedBatch))
 	fail := func(err error) (int64, func() error, error) {
 		wb.Close()
 		p.life.RUnlock()
