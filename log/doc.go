@@ -11,6 +11,16 @@
 //	b, err := log.Parse(raw)          // header, length and CRC checks
 //	recs, err := b.Records(nil)       // decompress and decode
 //
+// A writer that gathers records over time (a producer) encodes them one
+// at a time into a reused buffer with a Builder; the batch it finishes is
+// already checked, so a partition does not validate it again:
+//
+//	var bl log.Builder
+//	for _, r := range pending {
+//		if err := bl.Add(&r, time.Now()); err != nil { ... }
+//	}
+//	b, err := bl.Finish(log.Snappy, nil) // valid until the next Add, Reset or Finish
+//
 // Errors wrap the sentinels ErrCorruptBatch, ErrUnknownCodec,
 // ErrUnsupportedMagic, ErrInvalidHeader and ErrEmptyBatch.
 package log
