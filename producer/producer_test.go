@@ -295,3 +295,78 @@ func TestUserPartitioner(t *testing.T) {
 	bad := newProducer(t, b, &producer.Options{Partitioner: producer.PartitionerFunc(func(*producer.Record, int) int32 { return 9 })})
 	require.ErrorIs(t, bad.ProduceSync(ctx, &producer.Record{Topic: "t"}).FirstErr(), cairn.ErrUnknownPartition)
 }
+
+// Producers racing Close: every promise is called exactly once, a record
+// is stored if and only if its promise got no error, the rest fail with
+// ErrClosed, and no goroutine is left (TestMain checks).
+func TestProduceRacingClose(t *testing.T) {
+	for round := range 20 {
+		b := newBroker(t, map[string]int{"t": 4})
+		p, err := producer.New(ctx, b, &producer.Options{Partitioner: producer.RoundRobin()})
+		require.NoError(t, err)
+		var ok, failed atomic.Int32
+		var calls [8][200]atomic.Int32
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 200 {
+					p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte("v")}, func(_ *producer.Record, err error) {
+						calls[g][i].Add(1)
+						if err == nil {
+							ok.Add(1)
+						} else {
+							require.ErrorIs(t, err, cairn.ErrClosed)
+							failed.Add(1)
+						}
+					})
+				}
+			})
+		}
+		time.Sleep(time.Duration(round%5) * 100 * time.Microsecond)
+		require.NoError(t, p.Close(ctx))
+		wg.Wait()
+		for g := range calls {
+			for i := range calls[g] {
+				require.Equal(t, int32(1), calls[g][i].Load(), "round %d: promise %d/%d", round, g, i)
+			}
+		}
+		stored := 0
+		for part := int32(0); part < 4; part++ {
+			stored += len(readAll(t, b, "t", part))
+		}
+		require.Equal(t, int(ok.Load()), stored, "round %d", round)
+		require.Equal(t, int32(8*200), ok.Load()+failed.Load())
+	}
+}
+
+// Close with a context that ends first fails what is left with ErrClosed
+// and still stops every sender.
+func TestCloseContextEnds(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	g := &gate{Broker: b, hold: make(chan struct{})}
+	p, err := producer.New(ctx, g, nil)
+	require.NoError(t, err)
+	errs := make(chan error, 11)
+	produce := func() {
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte("v")}, func(_ *producer.Record, err error) { errs <- err })
+	}
+	produce() // its batch is in flight, held by the gate
+	require.Eventually(t, func() bool { return g.appends.Load() == 1 }, 5*time.Second, time.Millisecond)
+	for range 9 {
+		produce() // these wait behind it
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		close(g.hold) // the append in flight returns after Close gave up
+	}()
+	require.ErrorIs(t, p.Close(cctx), context.DeadlineExceeded)
+	require.NoError(t, <-errs, "the batch in flight was appended")
+	for range 9 {
+		require.ErrorIs(t, <-errs, cairn.ErrClosed, "records not yet appended fail")
+	}
+	require.Len(t, readAll(t, b, "t", 0), 1)
+	p.Produce(ctx, &producer.Record{Topic: "t"}, func(_ *producer.Record, err error) { errs <- err })
+	require.ErrorIs(t, <-errs, cairn.ErrClosed)
+}
