@@ -59,16 +59,28 @@ type Batch struct {
 
 // Encode appends to dst a RecordBatch v2 holding recs with base offset 0,
 // compressed with codec. Records with a zero Timestamp get now. A nil
-// producer writes a non-idempotent batch. A Builder does the same one
-// record at a time.
+// producer writes a non-idempotent batch.
 func Encode(dst []byte, recs []Record, codec Codec, producer *Producer, now time.Time) ([]byte, error) {
+	b, err := Build(recs, codec, producer, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(dst) == 0 {
+		return b.raw, nil
+	}
+	return append(dst, b.raw...), nil
+}
+
+// Build is Encode returning the batch itself, already checked (see
+// Builder), for a caller that appends it to a partition.
+func Build(recs []Record, codec Codec, producer *Producer, now time.Time) (Batch, error) {
 	if len(recs) == 0 {
-		return nil, ErrEmptyBatch
+		return Batch{}, ErrEmptyBatch
 	}
 	if !codec.Valid() {
-		return nil, ErrUnknownCodec
+		return Batch{}, ErrUnknownCodec
 	}
-	size := HeaderSize
+	size := 0
 	for i := range recs {
 		size += len(recs[i].Key) + len(recs[i].Value) + 24
 	}
@@ -76,17 +88,10 @@ func Encode(dst []byte, recs []Record, codec Codec, producer *Producer, now time
 	b.Grow(size)
 	for i := range recs {
 		if err := b.Add(&recs[i], now); err != nil {
-			return nil, err
+			return Batch{}, err
 		}
 	}
-	batch, err := b.Finish(codec, producer)
-	if err != nil {
-		return nil, err
-	}
-	if len(dst) == 0 {
-		return batch.raw, nil
-	}
-	return append(dst, batch.raw...), nil
+	return b.Finish(codec, producer)
 }
 
 func recordMillis(r *Record, now time.Time) int64 {

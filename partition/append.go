@@ -23,22 +23,7 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 			return 0, p.wrap(-1, err)
 		}
 	}
-	if len(recs) == 0 {
-		return 0, p.wrap(-1, log.ErrEmptyBatch)
-	}
-	var bl log.Builder
-	size := 0
-	for i := range recs {
-		size += len(recs[i].Key) + len(recs[i].Value) + 24
-	}
-	bl.Grow(size)
-	now := p.now()
-	for i := range recs {
-		if err := bl.Add(&recs[i], now); err != nil {
-			return 0, p.wrap(-1, err)
-		}
-	}
-	b, err := bl.Finish(cfg.Codec, nil)
+	b, err := log.Build(recs, cfg.Codec, nil, p.now())
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
