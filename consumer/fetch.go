@@ -14,7 +14,7 @@ import (
 func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan struct{}, wake chan struct{}) {
 	c.mu.Lock()
 	wake = c.wake
-	var snap []cursor
+	snap := make([]cursor, 0, len(c.order)) // one allocation, not a doubling series per Poll
 	for _, tp := range c.order {
 		if cur := c.cursors[tp]; !cur.paused {
 			snap = append(snap, *cur)
