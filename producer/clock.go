@@ -10,8 +10,9 @@ import (
 // read is the slower half (time.Now 55–60 ns, time.Since 30 ns), paid on
 // every record. clock reads the wall clock at most about once a second
 // and adds the monotonic time elapsed since, so a timestamp is off from
-// time.Now by at most the wall clock's drift in one second (microseconds)
-// and a step of the wall clock shows within a second.
+// time.Now only by how much the wall clock was adjusted within that
+// second (NTP slews it by at most 0.5 ms a second), and a step of the
+// wall clock shows within a second.
 type clock struct {
 	base atomic.Pointer[time.Time] // a time.Now reading, with its monotonic part
 }
