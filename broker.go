@@ -144,13 +144,19 @@ func (b *Broker) Partition(topicName string, p int32) (*partition.Partition, err
 	return b.topics.Partition(topicName, p)
 }
 
+// partitionFor returns a partition for a call that takes ctx: it fails
+// once the broker is closed or ctx is done.
+func (b *Broker) partitionFor(ctx context.Context, topicName string, p int32) (*partition.Partition, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	return b.topics.Partition(topicName, p)
+}
+
 // Append appends recs as one batch to a partition and returns the offset of
 // the first. The batch is all-or-nothing.
 func (b *Broker) Append(ctx context.Context, topicName string, p int32, recs ...Record) (int64, error) {
-	if err := b.check(ctx); err != nil {
-		return 0, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return 0, err
 	}
@@ -160,10 +166,7 @@ func (b *Broker) Append(ctx context.Context, topicName string, p int32, recs ...
 // AppendBatch validates a RecordBatch v2 built elsewhere and appends it,
 // returning its base offset. raw is not modified.
 func (b *Broker) AppendBatch(ctx context.Context, topicName string, p int32, raw []byte) (int64, error) {
-	if err := b.check(ctx); err != nil {
-		return 0, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return 0, err
 	}
@@ -175,10 +178,7 @@ func (b *Broker) AppendBatch(ctx context.Context, topicName string, p int32, raw
 // a built batch's were checked as they were added (the producer package
 // appends this way). b is not modified and not kept.
 func (b *Broker) AppendLogBatch(ctx context.Context, topicName string, p int32, batch log.Batch) (int64, error) {
-	if err := b.check(ctx); err != nil {
-		return 0, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return 0, err
 	}
@@ -190,10 +190,7 @@ func (b *Broker) AppendLogBatch(ctx context.Context, topicName string, p int32, 
 // after another on a partition keep that order), and wait returns once it
 // is durable, with the final error. wait must be called exactly once.
 func (b *Broker) AppendBatchAsync(ctx context.Context, topicName string, p int32, raw []byte) (base int64, wait func() error, err error) {
-	if err := b.check(ctx); err != nil {
-		return 0, nil, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -203,10 +200,7 @@ func (b *Broker) AppendBatchAsync(ctx context.Context, topicName string, p int32
 // Fetch returns stored batches from offset on, up to maxBytes (at least
 // one batch when there is data). It does not wait; see Wait.
 func (b *Broker) Fetch(ctx context.Context, topicName string, p int32, offset int64, maxBytes int) (partition.Fetch, error) {
-	if err := b.check(ctx); err != nil {
-		return partition.Fetch{}, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return partition.Fetch{}, err
 	}
@@ -216,10 +210,7 @@ func (b *Broker) Fetch(ctx context.Context, topicName string, p int32, offset in
 // Read returns records from offset on, decoded, up to about maxBytes of
 // stored batches. It does not wait; see Wait.
 func (b *Broker) Read(ctx context.Context, topicName string, p int32, offset int64, maxBytes int) ([]Record, error) {
-	if err := b.check(ctx); err != nil {
-		return nil, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return nil, err
 	}
@@ -229,10 +220,7 @@ func (b *Broker) Read(ctx context.Context, topicName string, p int32, offset int
 // Wait blocks until a record at offset or later can be read from the
 // partition, ctx is done, or the broker closes.
 func (b *Broker) Wait(ctx context.Context, topicName string, p int32, offset int64) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return err
 	}
@@ -261,10 +249,7 @@ func (b *Broker) Watermarks(topicName string, p int32) (logStart, highWatermark 
 // DeleteRecords moves a partition's log start offset up to before, as
 // Kafka's DeleteRecords. The deleted batches go in one range deletion.
 func (b *Broker) DeleteRecords(ctx context.Context, topicName string, p int32, before int64) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return err
 	}

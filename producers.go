@@ -53,10 +53,7 @@ func (b *Broker) PartitionCount(topicName string) (int, error) {
 // timestamp is at or after t, using the partition's time index. ok is
 // false if there is none; offset is then the high watermark.
 func (b *Broker) OffsetForTime(ctx context.Context, topicName string, p int32, t time.Time) (offset int64, ok bool, err error) {
-	if err := b.check(ctx); err != nil {
-		return 0, false, err
-	}
-	part, err := b.topics.Partition(topicName, p)
+	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return 0, false, err
 	}

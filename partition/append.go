@@ -34,14 +34,7 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 // Kafka client), then appends it with its base offset stamped. raw is not
 // modified. It returns the offset of the batch's first record.
 func (p *Partition) AppendBatch(ctx context.Context, raw []byte) (int64, error) {
-	base, wait, err := p.AppendBatchAsync(ctx, raw)
-	if err != nil {
-		return 0, err
-	}
-	if err := wait(); err != nil {
-		return 0, err
-	}
-	return base, nil
+	return await(p.AppendBatchAsync(ctx, raw))
 }
 
 // AppendBatchAsync is AppendBatch split in two: it returns once the batch
@@ -67,14 +60,7 @@ func (p *Partition) AppendBatchAsync(ctx context.Context, raw []byte) (base int6
 // batch's were checked as they were added, so an in-process producer does
 // not pay for decoding its own batch again. b is not modified.
 func (p *Partition) AppendLogBatch(ctx context.Context, b log.Batch) (int64, error) {
-	base, wait, err := p.AppendLogBatchAsync(ctx, b)
-	if err != nil {
-		return 0, err
-	}
-	if err := wait(); err != nil {
-		return 0, err
-	}
-	return base, nil
+	return await(p.AppendLogBatchAsync(ctx, b))
 }
 
 // AppendLogBatchAsync is AppendLogBatch in two steps, as
@@ -101,6 +87,18 @@ func (p *Partition) AppendLogBatchAsync(ctx context.Context, b log.Batch) (base 
 	return p.appendAsync(b, keys)
 }
 
+// await finishes an append started by one of the Async calls: it waits
+// for it to be durable and returns its base offset.
+func await(base int64, wait func() error, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	if err := wait(); err != nil {
+		return 0, err
+	}
+	return base, nil
+}
+
 // maxRetainedBatch lets Pebble's batch pool keep the buffer of a batch
 // up to this size. Its default (1 MB) is just below a full producer or
 // Kafka client batch (1 MB of records plus the key), so each append of
@@ -109,14 +107,7 @@ const maxRetainedBatch = 4 << 20
 
 // append stores b at the log end and waits until it is durable.
 func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
-	base, wait, err := p.appendAsync(b, keys)
-	if err != nil {
-		return 0, err
-	}
-	if err := wait(); err != nil {
-		return 0, err
-	}
-	return base, nil
+	return await(p.appendAsync(b, keys))
 }
 
 // appendAsync stores b at the log end. Offsets are assigned under mu; with
