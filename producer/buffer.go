@@ -79,16 +79,8 @@ const recheck = 10 * time.Millisecond
 // buffer is full until ctx is done (or failing at once with FailFast). It
 // fails with ErrClosed once close was called, and then takes no room.
 func (b *buffer) acquire(ctx context.Context, size int) error {
-	if b.tryAcquire(size) {
-		// Checked after taking room, not before: see the type's comment.
-		if b.closed.Load() {
-			b.release(size, 1)
-			return partition.ErrClosed
-		}
-		return nil
-	}
-	if b.closed.Load() {
-		return partition.ErrClosed
+	if ok, err := b.take(size); ok || err != nil {
+		return err
 	}
 	if b.failFast {
 		return ErrBufferFull
@@ -103,15 +95,8 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 		b.mu.Lock()
 		ch := b.changed
 		b.mu.Unlock()
-		if b.closed.Load() {
-			return partition.ErrClosed
-		}
-		if b.tryAcquire(size) {
-			if b.closed.Load() {
-				b.release(size, 1)
-				return partition.ErrClosed
-			}
-			return nil
+		if ok, err := b.take(size); ok || err != nil {
+			return err
 		}
 		select {
 		case <-ch:
@@ -121,6 +106,19 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// take is tryAcquire that fails with ErrClosed once close was called.
+// Closed is checked after taking room, not before: see the type's comment.
+func (b *buffer) take(size int) (bool, error) {
+	ok := b.tryAcquire(size)
+	if b.closed.Load() {
+		if ok {
+			b.release(size, 1)
+		}
+		return false, partition.ErrClosed
+	}
+	return ok, nil
 }
 
 // release gives back room for records records of size bytes in all.
