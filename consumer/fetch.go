@@ -93,29 +93,16 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 	if err != nil {
 		return nil, c.dropIfGone(tp, err)
 	}
-	// Every batch decodes into one slice sized up front, and one slice of
-	// pointers into it: two allocations a fetch rather than a doubling
-	// series per batch (each growth of a pointer slice also runs write
-	// barriers).
-	n := 0
-	for _, b := range fetch.Batches {
-		n += b.NumRecords()
+	recs, next, err := fetch.Records(offset)
+	if err != nil {
+		return nil, &partition.Error{Topic: tp.Topic, Partition: tp.Partition, Offset: next,
+			Err: errors.Join(partition.ErrCorruptStorage, err)}
 	}
-	recs := make([]Record, 0, n)
-	next := offset
-	for _, b := range fetch.Batches {
-		if recs, err = b.Records(recs); err != nil {
-			return nil, &partition.Error{Topic: tp.Topic, Partition: tp.Partition, Offset: b.BaseOffset(),
-				Err: errors.Join(partition.ErrCorruptStorage, err)}
-		}
-		next = b.LastOffset() + 1 // past gaps a cleaner left at the batch's end
-	}
-	all := make([]*Record, 0, len(recs))
+	all := make([]*Record, len(recs)) // pointers into recs, which they keep alive
 	for i := range recs {
-		if r := &recs[i]; r.Offset >= offset { // only the first batch starts below
-			r.Topic, r.Partition = tp.Topic, tp.Partition
-			all = append(all, r)
-		}
+		r := &recs[i]
+		r.Topic, r.Partition = tp.Topic, tp.Partition
+		all[i] = r
 	}
 	// out's capacity ends at k, so appending to it never overwrites rest.
 	k := min(limit, len(all))

@@ -27,6 +27,32 @@ func (f *Fetch) Bytes() int {
 	return n
 }
 
+// Records decodes the fetched batches into one slice sized up front (one
+// allocation, not a doubling series), dropping the records below from:
+// only the first batch can start before it. next is the offset after the
+// last batch, past any gap a cleaner left at its end. If a batch does not
+// decode, next is that batch's base offset. Topic and Partition are left
+// for the caller to set.
+func (f *Fetch) Records(from int64) (recs []log.Record, next int64, err error) {
+	n := 0
+	for _, b := range f.Batches {
+		n += b.NumRecords()
+	}
+	recs = make([]log.Record, 0, n)
+	next = from
+	for _, b := range f.Batches {
+		if recs, err = b.Records(recs); err != nil {
+			return nil, b.BaseOffset(), err
+		}
+		next = b.LastOffset() + 1
+	}
+	i := 0
+	for i < len(recs) && recs[i].Offset < from {
+		i++
+	}
+	return recs[i:], next, nil
+}
+
 // Read returns the stored batches that hold offset and the ones after it,
 // up to maxBytes in total but always at least one batch when offset is
 // below the high watermark, so a reader always makes progress. Reading at
@@ -115,24 +141,10 @@ func (p *Partition) readRecords(offset int64, maxBytes int) ([]log.Record, int64
 	if err != nil {
 		return nil, offset, err
 	}
-	n := 0
-	for _, b := range f.Batches {
-		n += b.NumRecords()
+	recs, next, err := f.Records(offset)
+	if err != nil {
+		return nil, offset, p.wrap(next, corruptError{err})
 	}
-	recs := make([]log.Record, 0, n) // one allocation, not a doubling series
-	next := offset
-	for _, b := range f.Batches {
-		if recs, err = b.Records(recs); err != nil {
-			return nil, offset, p.wrap(b.BaseOffset(), corruptError{err})
-		}
-		next = b.LastOffset() + 1
-	}
-	// Only the first batch can start below offset.
-	i := 0
-	for i < len(recs) && recs[i].Offset < offset {
-		i++
-	}
-	recs = recs[i:]
 	for i := range recs {
 		recs[i].Topic, recs[i].Partition = p.topic, p.index
 	}
