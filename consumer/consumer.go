@@ -62,6 +62,11 @@ type Consumer struct {
 	opts Options
 
 	pollMu sync.Mutex // one Poll at a time
+	// Scratch slices reused by each Poll, under pollMu: a Poll that
+	// waits used to allocate each of them.
+	snap  []cursor             // fetchOnce's snapshot of the cursors
+	chans []<-chan struct{}    // fetchOnce's change channels
+	cases []reflect.SelectCase // waitAny's
 
 	gm *member // nil unless Options.Group is set
 
@@ -151,7 +156,25 @@ type Fetches struct {
 	Records []*Record
 	Errors  []*FetchError
 
-	gens map[TopicPartition]uint64 // cursor generations after the poll
+	gens []partGen // cursor generations after the poll, one per partition
+}
+
+// partGen is a partition's cursor generation after a Poll.
+type partGen struct {
+	tp  TopicPartition
+	gen uint64
+}
+
+// gen returns the cursor generation of tp after the Poll (0 if the Poll
+// returned nothing from it). A Poll spans few partitions, so a slice
+// searched in order beats a map, which Poll allocated every time.
+func (f *Fetches) gen(tp TopicPartition) uint64 {
+	for _, g := range f.gens {
+		if g.tp == tp {
+			return g.gen
+		}
+	}
+	return 0
 }
 
 // Err joins the partition errors, or is nil.
@@ -170,11 +193,14 @@ func (f Fetches) Err() error {
 func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
 	c.pollMu.Lock()
 	defer c.pollMu.Unlock()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(c.done, cancel) // Close interrupts a rebalance
-	defer stop()
 	if c.gm != nil {
+		// Close interrupts a rebalance. Without a group, Close wakes a
+		// waiting Poll through c.wake, and nothing else blocks.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(c.done, cancel)
+		defer stop()
 		c.gm.polled()
 		c.maybeAutoCommit(ctx)
 	}
@@ -217,7 +243,8 @@ func (c *Consumer) check(ctx context.Context) error {
 // waitAny blocks until a partition changes, the consumer is woken, the
 // metadata interval passes (with subscriptions), or ctx is done.
 func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake chan struct{}) error {
-	cases := make([]reflect.SelectCase, 0, len(chans)+3)
+	cases := slices.Grow(c.cases[:0], len(chans)+3)
+	defer func() { clear(cases); c.cases = cases[:0] }() // keep no channel alive
 	cases = append(cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(wake)})
@@ -273,7 +300,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 			continue
 		}
 		done[tp] = true
-		if cur, ok := c.cursors[tp]; ok && cur.gen == f.gens[tp] {
+		if cur, ok := c.cursors[tp]; ok && cur.gen == f.gen(tp) {
 			cur.offset, cur.resolved, cur.buf = r.Offset, true, nil
 		}
 	}

@@ -14,7 +14,10 @@ import (
 func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan struct{}, wake chan struct{}) {
 	c.mu.Lock()
 	wake = c.wake
-	snap := make([]cursor, 0, len(c.order)) // one allocation, not a doubling series per Poll
+	// The snapshot reuses one slice (Poll holds pollMu) and is cleared on
+	// return, so it keeps no records alive.
+	snap := slices.Grow(c.snap[:0], len(c.order))
+	defer func() { clear(snap); c.snap = snap[:0] }()
 	for _, tp := range c.order {
 		if cur := c.cursors[tp]; !cur.paused {
 			snap = append(snap, *cur)
@@ -25,6 +28,8 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 	}
 	c.mu.Unlock()
 
+	chans = slices.Grow(c.chans[:0], len(snap))
+	defer func() { c.chans = chans[:0] }()
 	for _, cur := range snap {
 		if len(f.Records) >= c.opts.MaxPollRecords {
 			break
@@ -34,10 +39,7 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 		}
 		recs, err := c.fetchPartition(ctx, &cur, c.opts.MaxPollRecords-len(f.Records))
 		if len(recs) > 0 {
-			if f.gens == nil {
-				f.gens = map[TopicPartition]uint64{}
-			}
-			f.gens[cur.tp] = cur.gen
+			f.gens = append(f.gens, partGen{cur.tp, cur.gen})
 		}
 		if err != nil {
 			f.Errors = append(f.Errors, &FetchError{Topic: cur.tp.Topic, Partition: cur.tp.Partition, Err: err})
@@ -81,16 +83,18 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 		return out, nil
 	}
 	fetch, err := c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
-	var oe *partition.OffsetError
-	if errors.As(err, &oe) && c.opts.OnOutOfRange != ResetError {
-		to := Earliest()
-		if c.opts.OnOutOfRange == ResetLatest {
-			to = Latest()
-		}
-		c.reset(snap, to)
-		return nil, nil // the next round reads from the new position
-	}
 	if err != nil {
+		// oe is declared here, not before the if: errors.As moves it to
+		// the heap, which was an allocation on every fetch.
+		var oe *partition.OffsetError
+		if errors.As(err, &oe) && c.opts.OnOutOfRange != ResetError {
+			to := Earliest()
+			if c.opts.OnOutOfRange == ResetLatest {
+				to = Latest()
+			}
+			c.reset(snap, to)
+			return nil, nil // the next round reads from the new position
+		}
 		return nil, c.dropIfGone(tp, err)
 	}
 	recs, next, err := fetch.Records(offset)
