@@ -168,7 +168,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 	op.Finish()
 	maxTS := stored.MaxTimestamp().UnixMilli()
 	err := p.indexTime(wb, maxTS, last)
-	var st *producerState
+	var st producerState
 	if err == nil && pr.ID >= 0 {
 		st, err = p.recordSequence(wb, pr, b.NumRecords(), base)
 	}
@@ -193,7 +193,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 	p.mu.sizes.add(last, stored.Len())
 	p.size.Store(p.mu.sizes.total)
 	p.tail.Store(base)
-	if st != nil {
+	if pr.ID >= 0 {
 		p.mu.producers[pr.ID] = st
 	}
 	if !p.sync {
@@ -226,7 +226,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 // this waits at most for its fsync.
 func (p *Partition) waitPublished(offset int64) error {
 	for {
-		ch := *p.notify.Load()
+		ch := p.changed()
 		if p.hwm.Load() > offset {
 			return nil
 		}

@@ -28,14 +28,29 @@ type seqBatch struct {
 	base        int64
 }
 
-// producerState is one producer's dedupe state in one partition.
+// producerState is one producer's dedupe state in one partition. It is a
+// value with room for every remembered batch, so that recording an append
+// allocates nothing.
 type producerState struct {
 	epoch    int16
+	n        uint8 // batches in use, oldest first
 	lastUsed int64 // unix ms of the last append
-	batches  []seqBatch
+	batches  [maxCachedBatches]seqBatch
 }
 
-func (s *producerState) lastSeq() int32 { return s.batches[len(s.batches)-1].last }
+func (s *producerState) recent() []seqBatch { return s.batches[:s.n] }
+
+func (s *producerState) lastSeq() int32 { return s.batches[s.n-1].last }
+
+// add remembers b, forgetting the oldest batch when full.
+func (s *producerState) add(b seqBatch) {
+	if int(s.n) == len(s.batches) {
+		copy(s.batches[:], s.batches[1:])
+		s.n--
+	}
+	s.batches[s.n] = b
+	s.n++
+}
 
 // seqAdd adds n to a sequence number, wrapping at MaxInt32 to 0 as Kafka
 // does.
@@ -62,7 +77,7 @@ func (p *Partition) checkSequence(pr log.Producer, n int) (dup int64, err error)
 		return -1, fmt.Errorf("%w: producer %d epoch %d, current epoch is %d",
 			ErrProducerFenced, pr.ID, pr.Epoch, st.epoch)
 	}
-	for _, b := range st.batches {
+	for _, b := range st.recent() {
 		if b.first == pr.Sequence && b.last == last {
 			return b.base, nil
 		}
@@ -78,33 +93,40 @@ func (p *Partition) checkSequence(pr log.Producer, n int) (dup int64, err error)
 	return -1, nil
 }
 
-// recordSequence remembers an appended batch and writes the producer's new
-// state into wb, so it is durable with the batch. mu is held.
-func (p *Partition) recordSequence(wb *pebble.Batch, pr log.Producer, n int, base int64) (*producerState, error) {
-	old := p.mu.producers[pr.ID]
-	st := &producerState{epoch: pr.Epoch, lastUsed: p.now().UnixMilli()}
-	if old != nil && old.epoch == pr.Epoch {
-		st.batches = append(st.batches, old.batches...)
+// recordSequence returns the producer's state after an appended batch and
+// writes it into wb, so it is durable with the batch. mu is held.
+func (p *Partition) recordSequence(wb *pebble.Batch, pr log.Producer, n int, base int64) (producerState, error) {
+	st := producerState{epoch: pr.Epoch}
+	if old, ok := p.mu.producers[pr.ID]; ok && old.epoch == pr.Epoch {
+		st = old
 	}
-	st.batches = append(st.batches, seqBatch{first: pr.Sequence, last: seqAdd(pr.Sequence, int32(n-1)), base: base})
-	if len(st.batches) > maxCachedBatches {
-		st.batches = st.batches[len(st.batches)-maxCachedBatches:]
-	}
-	return st, wb.Set(p.producerKey(pr.ID), st.encode(), nil)
+	st.lastUsed = p.now().UnixMilli()
+	st.add(seqBatch{first: pr.Sequence, last: seqAdd(pr.Sequence, int32(n-1)), base: base})
+	var key [producerKeyLen]byte
+	var val [maxStateLen]byte
+	return st, wb.Set(p.producerKey(key[:0], pr.ID), st.encode(val[:0]), nil)
 }
 
-func (p *Partition) producerKey(id int64) []byte {
-	k := log.PartitionPrefix(nil, log.PrefixProducer, p.id, uint32(p.index))
+// producerKeyLen is the length of a producer state's key: partition
+// prefix and producer id.
+const producerKeyLen = 1 + 4 + 4 + 8
+
+// maxStateLen is the longest encoded producer state.
+const maxStateLen = 11 + 16*maxCachedBatches
+
+// producerKey appends to dst the key of producer id's state.
+func (p *Partition) producerKey(dst []byte, id int64) []byte {
+	k := log.PartitionPrefix(dst, log.PrefixProducer, p.id, uint32(p.index))
 	return binary.BigEndian.AppendUint64(k, uint64(id))
 }
 
-// encode: epoch u16 | lastUsed u64 | count u8 | (first u32 | last u32 | base u64)*
-func (s *producerState) encode() []byte {
-	b := make([]byte, 0, 11+16*len(s.batches))
-	b = binary.BigEndian.AppendUint16(b, uint16(s.epoch))
+// encode appends to dst: epoch u16 | lastUsed u64 | count u8 |
+// (first u32 | last u32 | base u64)*
+func (s *producerState) encode(dst []byte) []byte {
+	b := binary.BigEndian.AppendUint16(dst, uint16(s.epoch))
 	b = binary.BigEndian.AppendUint64(b, uint64(s.lastUsed))
-	b = append(b, byte(len(s.batches)))
-	for _, e := range s.batches {
+	b = append(b, s.n)
+	for _, e := range s.recent() {
 		b = binary.BigEndian.AppendUint32(b, uint32(e.first))
 		b = binary.BigEndian.AppendUint32(b, uint32(e.last))
 		b = binary.BigEndian.AppendUint64(b, uint64(e.base))
@@ -112,16 +134,18 @@ func (s *producerState) encode() []byte {
 	return b
 }
 
-func decodeProducerState(b []byte) (*producerState, bool) {
+// decodeProducerState decodes what encode wrote. Of more batches than
+// are remembered (none are written) it keeps the newest.
+func decodeProducerState(b []byte) (producerState, bool) {
 	if len(b) < 11 || int(b[10]) == 0 || len(b) != 11+16*int(b[10]) {
-		return nil, false
+		return producerState{}, false
 	}
-	s := &producerState{
+	s := producerState{
 		epoch:    int16(binary.BigEndian.Uint16(b)),
 		lastUsed: int64(binary.BigEndian.Uint64(b[2:])),
 	}
 	for e := b[11:]; len(e) > 0; e = e[16:] {
-		s.batches = append(s.batches, seqBatch{
+		s.add(seqBatch{
 			first: int32(binary.BigEndian.Uint32(e)),
 			last:  int32(binary.BigEndian.Uint32(e[4:])),
 			base:  int64(binary.BigEndian.Uint64(e[8:])),
@@ -132,14 +156,14 @@ func decodeProducerState(b []byte) (*producerState, bool) {
 
 // loadProducers reads the partition's producer states, dropping (and
 // deleting) those idle past the expiry.
-func (p *Partition) loadProducers() (map[int64]*producerState, error) {
+func (p *Partition) loadProducers() (map[int64]producerState, error) {
 	prefix := log.PartitionPrefix(nil, log.PrefixProducer, p.id, uint32(p.index))
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: log.PrefixEnd(prefix)})
 	if err != nil {
 		return nil, p.wrap(-1, err)
 	}
 	defer it.Close()
-	states := map[int64]*producerState{}
+	states := map[int64]producerState{}
 	cutoff := p.now().Add(-p.producerExpiry).UnixMilli()
 	wb := p.db.NewBatch()
 	defer wb.Close()

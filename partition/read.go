@@ -75,10 +75,10 @@ func (p *Partition) Read(offset int64, maxBytes int) (Fetch, error) {
 	if offset == f.HighWatermark {
 		return f, nil
 	}
-	it, err := p.db.NewIter(&pebble.IterOptions{
-		LowerBound: log.DataKey(nil, p.id, uint32(p.index), offset),
-		UpperBound: log.DataKey(nil, p.id, uint32(p.index), f.HighWatermark),
-	})
+	bounds := make([]byte, 0, 2*log.DataKeyLen) // one allocation for both
+	lower := log.DataKey(bounds, p.id, uint32(p.index), offset)
+	upper := log.DataKey(lower[len(lower):], p.id, uint32(p.index), f.HighWatermark)
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return f, p.wrap(offset, err)
 	}
