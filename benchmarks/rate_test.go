@@ -175,7 +175,8 @@ func (r *rateRun) producePhase() error {
 	wg.Go(func() { r.lat, consumed, cerr = consumeN(ctx, r.cons, len(r.recs), r.epoch, r.lat) })
 	promise := func(rec *producer.Record, err error) {
 		if err != nil && r.errs.Add(1) == 1 {
-			r.firstErr.Store(&err)
+			e := err // only here: &err would move every call's err to the heap
+			r.firstErr.Store(&e)
 		}
 		d := int64(time.Since(r.epoch)) - int64(binary.LittleEndian.Uint64(rec.Value))
 		r.mu.Lock()
