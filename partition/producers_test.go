@@ -77,6 +77,40 @@ func TestIdempotenceSurvivesRestart(t *testing.T) {
 	require.Equal(t, int64(30), base)
 }
 
+// The last maxCachedBatches batches are remembered, in memory and across a
+// restart; an older one's retry is refused as a duplicate.
+func TestIdempotenceWindow(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openDB(t, fs)
+	p := open(t, db, true)
+	const batches = maxCachedBatches + 2
+	for i := range int32(batches) {
+		_, err := p.AppendBatch(ctx, idemBatch(t, 9, 0, 2*i, 2))
+		require.NoError(t, err)
+	}
+	check := func(p *Partition) {
+		t.Helper()
+		for i := range int32(batches) {
+			base, err := p.AppendBatch(ctx, idemBatch(t, 9, 0, 2*i, 2))
+			if i < batches-maxCachedBatches {
+				require.ErrorIs(t, err, ErrDuplicateSequence, "batch %d is out of the window", i)
+				continue
+			}
+			require.NoError(t, err, "batch %d", i)
+			require.Equal(t, int64(2*i), base, "batch %d", i)
+		}
+		require.Equal(t, int64(2*batches), p.HighWatermark())
+	}
+	check(p)
+	require.NoError(t, p.Close())
+	require.NoError(t, db.Close())
+	db = openDB(t, fs)
+	defer db.Close()
+	p = open(t, db, true)
+	defer p.Close()
+	check(p)
+}
+
 func TestProducerStateExpires(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openDB(t, fs)
