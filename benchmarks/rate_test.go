@@ -146,6 +146,16 @@ func tickBatches(recs []producer.Record, partitions int) [][][]cairn.Record {
 	return out
 }
 
+// grow makes room for a phase's latencies before it starts, so that the
+// slices do not grow (allocate and copy) while latencies are measured.
+func (r *rateRun) grow() {
+	n := len(r.recs)
+	r.lat = slices.Grow(r.lat, n)
+	r.ack = slices.Grow(r.ack, n)
+	r.appended = slices.Grow(r.appended, n)
+	r.late = slices.Grow(r.late, rateTicks)
+}
+
 // pace calls send for every tick, each once it is due, and records how
 // late it woke for the first tick due at each wake-up.
 func (r *rateRun) pace(send func(tick int)) {
@@ -163,6 +173,7 @@ func (r *rateRun) pace(send func(tick int)) {
 // producePhase produces one second of records at the fixed rate while the
 // consumer takes them.
 func (r *rateRun) producePhase() error {
+	r.grow()
 	for i := range r.recs {
 		rec := &r.recs[i]
 		rec.Topic, rec.Partition, rec.Offset, rec.Timestamp = "rate", 0, 0, time.Time{}
@@ -203,6 +214,7 @@ func (r *rateRun) producePhase() error {
 // appendPhase appends the same records at the same pace with
 // Broker.Append, one goroutine per partition.
 func (r *rateRun) appendPhase() error {
+	r.grow()
 	ctx := context.Background()
 	chans := make([]chan []cairn.Record, r.partitions)
 	errs := make([]error, r.partitions)
