@@ -1,0 +1,69 @@
+package consumer_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/consumer"
+	"github.com/stretchr/testify/require"
+)
+
+// A Poll allocates per partition it returns records from (the fetch
+// copies the stored batch and decodes it into one slice), not per record
+// and not for the partitions it only looks at. This keeps the snapshot,
+// channel and generation bookkeeping of a Poll from allocating again
+// unnoticed: a waiting consumer polls thousands of times a second.
+func TestPollAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates")
+	}
+	const parts = 8
+	b := newBroker(t, map[string]int{"a": parts})
+	all := make([]int32, parts)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	c := newConsumer(t, b, &consumer.Options{MaxPollRecords: 100_000,
+		Partitions: map[string][]int32{"a": all}})
+
+	// mallocs returns the heap allocations of one Poll that returns n
+	// records from each of the first busy partitions.
+	mallocs := func(busy, n int) uint64 {
+		recs := make([]cairn.Record, n)
+		for i := range recs {
+			recs[i] = cairn.Record{Key: []byte("k"), Value: make([]byte, 100)}
+		}
+		for p := range busy {
+			_, err := b.Append(ctx, "a", int32(p), recs...)
+			require.NoError(t, err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f, err := c.Poll(pctx)
+		runtime.ReadMemStats(&after)
+		require.NoError(t, err)
+		require.Len(t, f.Records, busy*n)
+		return after.Mallocs - before.Mallocs
+	}
+	mallocs(parts, 1) // warm up the scratch slices
+	// Pebble's background work may allocate during a Poll: take the least
+	// of a few tries.
+	least := func(busy, n int) uint64 {
+		m := mallocs(busy, n)
+		for range 4 {
+			m = min(m, mallocs(busy, n))
+		}
+		return m
+	}
+	few, many := least(parts, 10), least(parts, 1000)
+	one := least(1, 10)
+	t.Logf("allocations per Poll: 8 partitions × 10 records %d, × 1000 records %d; 1 partition of 8 × 10 records %d", few, many, one)
+	require.LessOrEqual(t, few, uint64(8*parts), "a Poll of 8 partitions")
+	require.LessOrEqual(t, many, few+parts, "allocations grow with records")
+	require.LessOrEqual(t, one, uint64(12), "a Poll with records in 1 of 8 partitions")
+}
