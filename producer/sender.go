@@ -88,8 +88,13 @@ func (pt *part) next() (batch []pending, wait time.Duration) {
 	if n == len(pt.recs) { // the common case: take the slice, no copy
 		batch, pt.recs, pt.spare = pt.recs, pt.spare, nil
 	} else {
-		batch = append([]pending(nil), pt.recs[:n]...)
-		pt.recs = append(pt.recs[:0], pt.recs[n:]...)
+		// More than a batch is pending (the producer outruns its
+		// sender): the rest moves to the spare slice, so both slices
+		// keep their capacity instead of a fresh one being allocated
+		// for each batch and grown again by Produce.
+		rest := append(pt.spare[:0], pt.recs[n:]...)
+		clear(pt.recs[n:]) // the old slice is the batch now, and later the spare
+		batch, pt.recs, pt.spare = pt.recs[:n], rest, nil
 	}
 	pt.bytes -= size
 	pt.firstAt = time.Now()
