@@ -198,6 +198,11 @@ func (pt *part) appendBatch(batch []pending) (int64, error) {
 	}
 	bl := &pt.builder
 	bl.Reset()
+	size := 0
+	for _, r := range batch {
+		size += r.size // about the record's encoded size
+	}
+	bl.Grow(size) // at most one allocation, not a doubling series
 	now := time.Now()
 	for _, r := range batch {
 		if err := bl.Add(r.rec, now); err != nil {
