@@ -3,6 +3,8 @@ package partition
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cockroachdb/pebble/v2"
@@ -23,11 +25,42 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 			return 0, p.wrap(-1, err)
 		}
 	}
-	b, err := log.Build(recs, cfg.Codec, nil, p.now())
+	bl := builders.Get().(*log.Builder)
+	defer putBuilder(bl)
+	b, err := build(bl, recs, cfg.Codec, p.now())
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
-	return p.append(b, keys)
+	return p.append(b, keys) // copies b into the Pebble batch: bl is free after
+}
+
+// builders keeps the encoders of Append, so that appending records does
+// not allocate (and zero) a batch-sized buffer each time.
+var builders = sync.Pool{New: func() any { return new(log.Builder) }}
+
+// maxPooledBuilder keeps builders of outsized batches out of the pool.
+const maxPooledBuilder = 4 << 20
+
+func putBuilder(bl *log.Builder) {
+	if bl.Size() <= maxPooledBuilder {
+		builders.Put(bl)
+	}
+}
+
+// build encodes recs with bl, as log.Build does into a fresh buffer.
+func build(bl *log.Builder, recs []log.Record, codec log.Codec, now time.Time) (log.Batch, error) {
+	bl.Reset()
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value) + 24
+	}
+	bl.Grow(size)
+	for i := range recs {
+		if err := bl.Add(&recs[i], now); err != nil {
+			return log.Batch{}, err
+		}
+	}
+	return bl.Finish(codec, nil)
 }
 
 // AppendBatch validates a RecordBatch v2 built elsewhere (a producer, a
