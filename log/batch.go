@@ -74,24 +74,8 @@ func Encode(dst []byte, recs []Record, codec Codec, producer *Producer, now time
 // Build is Encode returning the batch itself, already checked (see
 // Builder), for a caller that appends it to a partition.
 func Build(recs []Record, codec Codec, producer *Producer, now time.Time) (Batch, error) {
-	if len(recs) == 0 {
-		return Batch{}, ErrEmptyBatch
-	}
-	if !codec.Valid() {
-		return Batch{}, ErrUnknownCodec
-	}
-	size := 0
-	for i := range recs {
-		size += len(recs[i].Key) + len(recs[i].Value) + 24
-	}
 	var b Builder
-	b.Grow(size)
-	for i := range recs {
-		if err := b.Add(&recs[i], now); err != nil {
-			return Batch{}, err
-		}
-	}
-	return b.Finish(codec, producer)
+	return b.Build(recs, codec, producer, now)
 }
 
 func recordMillis(r *Record, now time.Time) int64 {

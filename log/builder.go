@@ -32,6 +32,29 @@ func (b *Builder) Reset() {
 	b.n = 0
 }
 
+// Build resets b and encodes recs as one batch, as Build does, reusing
+// b's buffers: the batch is valid until b is used again.
+func (b *Builder) Build(recs []Record, codec Codec, producer *Producer, now time.Time) (Batch, error) {
+	b.Reset()
+	if len(recs) == 0 {
+		return Batch{}, ErrEmptyBatch
+	}
+	if !codec.Valid() {
+		return Batch{}, ErrUnknownCodec
+	}
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Value) + 24
+	}
+	b.Grow(size)
+	for i := range recs {
+		if err := b.Add(&recs[i], now); err != nil {
+			return Batch{}, err
+		}
+	}
+	return b.Finish(codec, producer)
+}
+
 // Grow makes room for n more bytes of records without reallocating.
 func (b *Builder) Grow(n int) {
 	b.buf = slices.Grow(b.buf, n+HeaderSize)

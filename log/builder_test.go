@@ -94,6 +94,29 @@ func TestBuilderMatchesEncode(t *testing.T) {
 	}
 }
 
+// Builder.Build encodes what Build does, and a builder reused for a
+// larger and then a smaller set gives each its own records.
+func TestBuilderBuildReuses(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	var b Builder
+	for _, n := range []int{40, 3, 40} {
+		in := sampleRecords(n)
+		want, err := Build(in, Snappy, nil, now)
+		require.NoError(t, err)
+		got, err := b.Build(in, Snappy, nil, now)
+		require.NoError(t, err)
+		require.Equal(t, want.Bytes(), got.Bytes(), "%d records", n)
+		out, err := got.Records(nil)
+		require.NoError(t, err)
+		require.Len(t, out, n)
+		require.Equal(t, in[n-1].Value, out[n-1].Value)
+	}
+	_, err := b.Build(nil, None, nil, now)
+	require.ErrorIs(t, err, ErrEmptyBatch)
+	_, err = b.Build(sampleRecords(1), Codec(9), nil, now)
+	require.ErrorIs(t, err, ErrUnknownCodec)
+}
+
 func TestBuilderErrors(t *testing.T) {
 	var b Builder
 	_, err := b.Finish(None, nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cockroachdb/pebble/v2"
@@ -27,7 +26,7 @@ func (p *Partition) Append(ctx context.Context, recs []log.Record) (int64, error
 	}
 	bl := builders.Get().(*log.Builder)
 	defer putBuilder(bl)
-	b, err := build(bl, recs, cfg.Codec, p.now())
+	b, err := bl.Build(recs, cfg.Codec, nil, p.now())
 	if err != nil {
 		return 0, p.wrap(-1, err)
 	}
@@ -45,22 +44,6 @@ func putBuilder(bl *log.Builder) {
 	if bl.Size() <= maxPooledBuilder {
 		builders.Put(bl)
 	}
-}
-
-// build encodes recs with bl, as log.Build does into a fresh buffer.
-func build(bl *log.Builder, recs []log.Record, codec log.Codec, now time.Time) (log.Batch, error) {
-	bl.Reset()
-	size := 0
-	for i := range recs {
-		size += len(recs[i].Key) + len(recs[i].Value) + 24
-	}
-	bl.Grow(size)
-	for i := range recs {
-		if err := bl.Add(&recs[i], now); err != nil {
-			return log.Batch{}, err
-		}
-	}
-	return bl.Finish(codec, nil)
 }
 
 // AppendBatch validates a RecordBatch v2 built elsewhere (a producer, a
