@@ -21,6 +21,10 @@
 //	}
 //	b, err := bl.Finish(log.Snappy, nil) // valid until the next Add, Reset or Finish
 //
+// With every record at hand, bl.Build(recs, codec, producer, now) does
+// the same in one call, still in bl's buffers (a partition's Append keeps
+// a pool of builders this way).
+//
 // Errors wrap the sentinels ErrCorruptBatch, ErrUnknownCodec,
 // ErrUnsupportedMagic, ErrInvalidHeader and ErrEmptyBatch.
 package log
