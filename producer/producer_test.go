@@ -106,6 +106,50 @@ func TestConcurrentProduceOnePartition(t *testing.T) {
 	}
 }
 
+// More than a batch pending: the sender sends the pending records a
+// batch at a time, from the front, while Produce keeps adding. Every
+// record is stored once, in order, each promise gets its record's
+// offset, and no stored batch is over the producer's batch size.
+func TestManyBatchesPending(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	const maxBatch = 2_000
+	for _, linger := range []time.Duration{0, time.Hour} { // sent as they come, or all at Flush
+		p := newProducer(t, b, &producer.Options{MaxBatchBytes: maxBatch, Linger: linger})
+		_, start, err := b.Watermarks("t", 0) // the high watermark: where this round begins
+		require.NoError(t, err)
+		const n = 5_000
+		offsets := make([]int64, n)
+		for i := range n {
+			p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte(fmt.Sprint(i))}, func(r *producer.Record, err error) {
+				if err != nil {
+					offsets[i] = -1
+					return
+				}
+				offsets[i] = r.Offset
+			})
+		}
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a lost record fails here, not at the test timeout
+		require.NoError(t, p.Flush(fctx))
+		cancel()
+		for i, off := range offsets {
+			require.Equal(t, start+int64(i), off, "linger %v: record %d", linger, i)
+		}
+		f, err := b.Fetch(ctx, "t", 0, start, 1<<30)
+		require.NoError(t, err)
+		require.Greater(t, len(f.Batches), n/100, "linger %v: sent in many batches", linger)
+		for _, batch := range f.Batches {
+			require.LessOrEqual(t, batch.Len(), maxBatch)
+		}
+		recs, _, err := f.Records(start)
+		require.NoError(t, err)
+		require.Len(t, recs, n)
+		for i, r := range recs {
+			require.Equal(t, fmt.Sprint(i), string(r.Value), "linger %v", linger)
+		}
+		require.NoError(t, p.Close(ctx))
+	}
+}
+
 func TestCompression(t *testing.T) {
 	for c := log.None; c <= log.Zstd; c++ {
 		t.Run(c.String(), func(t *testing.T) {
