@@ -68,19 +68,19 @@ func (pt *part) add(r pending) {
 	}
 }
 
-// next takes the records to send now, at most one batch's worth, or says
-// how long the linger has left.
-func (pt *part) next() (batch []pending, wait time.Duration) {
+// next takes the records to send now, at most one batch's worth, with
+// their size in the buffer, or says how long the linger has left.
+func (pt *part) next() (batch []pending, size int, wait time.Duration) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if len(pt.recs) == 0 {
-		return nil, 0
+		return nil, 0, 0
 	}
 	if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
 		pt.bytes < pt.p.opts.MaxBatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
-		return nil, left
+		return nil, 0, left
 	}
-	n, size := 0, 0
+	n := 0
 	for n < len(pt.recs) && (n == 0 || size+pt.recs[n].size <= pt.p.opts.MaxBatchBytes) {
 		size += pt.recs[n].size
 		n++
@@ -97,7 +97,7 @@ func (pt *part) next() (batch []pending, wait time.Duration) {
 	}
 	pt.bytes -= size
 	pt.firstAt = time.Now()
-	return batch, 0
+	return batch, size, 0
 }
 
 func (pt *part) closing() bool {
@@ -116,10 +116,10 @@ func (pt *part) run() {
 	timer.Stop()
 	defer timer.Stop()
 	for {
-		batch, wait := pt.next()
+		batch, size, wait := pt.next()
 		switch {
 		case batch != nil:
-			pt.send(batch)
+			pt.send(batch, size)
 			continue
 		case wait > 0:
 			timer.Reset(wait)
@@ -141,14 +141,10 @@ func (pt *part) run() {
 	}
 }
 
-// send appends batch and completes every record's promise, then frees
-// the batch's room in the buffer.
-func (pt *part) send(batch []pending) {
-	size := 0
-	for _, r := range batch {
-		size += r.size
-	}
-	pt.deliver(batch)
+// send appends batch, of size bytes in the buffer, and completes every
+// record's promise, then frees the batch's room in the buffer.
+func (pt *part) send(batch []pending, size int) {
+	pt.deliver(batch, size)
 	pt.p.buf.release(size, len(batch))
 	clear(batch) // drop the records and promises it points to
 	if cap(batch) == len(batch) {
@@ -166,16 +162,17 @@ func (pt *part) send(batch []pending) {
 
 // deliver appends batch, halving it while the topic refuses it as too
 // large (its max.message.bytes is below the producer's batch size).
-func (pt *part) deliver(batch []pending) {
+func (pt *part) deliver(batch []pending, size int) {
 	if pt.p.abort.Load() {
 		pt.finish(batch, -1, partition.ErrClosed)
 		return
 	}
-	base, err := pt.appendBatch(batch)
+	base, err := pt.appendBatch(batch, size)
 	if errors.Is(err, partition.ErrMessageTooLarge) && len(batch) > 1 {
-		half := len(batch) / 2
-		pt.deliver(batch[:half])
-		pt.deliver(batch[half:])
+		front, back := batch[:len(batch)/2], batch[len(batch)/2:]
+		frontSize := sizeOf(front)
+		pt.deliver(front, frontSize)
+		pt.deliver(back, size-frontSize)
 		return
 	}
 	pt.finish(batch, base, err)
@@ -190,10 +187,20 @@ func (pt *part) finish(batch []pending, base int64, err error) {
 	}
 }
 
-// appendBatch encodes batch with the next sequence and appends it,
+// sizeOf returns the buffer size of records.
+func sizeOf(records []pending) int {
+	size := 0
+	for _, r := range records {
+		size += r.size
+	}
+	return size
+}
+
+// appendBatch encodes batch, of size bytes in the buffer (about its
+// encoded size), with the next sequence and appends it,
 // retrying errors that may be transient. The same bytes are retried, so an
 // append whose acknowledgement was lost is deduplicated by the broker.
-func (pt *part) appendBatch(batch []pending) (int64, error) {
+func (pt *part) appendBatch(batch []pending, size int) (int64, error) {
 	var prod *log.Producer
 	if id := pt.p.id.Load(); id != nil {
 		if pt.seqOf != id.ID {
@@ -203,10 +210,6 @@ func (pt *part) appendBatch(batch []pending) (int64, error) {
 	}
 	bl := &pt.builder
 	bl.Reset()
-	size := 0
-	for _, r := range batch {
-		size += r.size // about the record's encoded size
-	}
 	bl.Grow(size) // at most one allocation, not a doubling series
 	now := time.Now()
 	for _, r := range batch {
