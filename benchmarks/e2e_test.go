@@ -101,18 +101,7 @@ type e2eRun struct {
 
 func benchProduceConsume(b *testing.B, d cairn.Durability, partitions int) {
 	br, bg := openBroker(b, d, partitions, "e2e", "solo", "raw")
-	ctx := context.Background()
-	prod, err := producer.New(ctx, br, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { prod.Close(ctx) })
-	cons, err := consumer.New(br, &consumer.Options{MaxPollRecords: *maxPollRecords,
-		Partitions: map[string][]int32{"e2e": allPartitions(partitions)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cons.Close() })
+	prod, cons := openClients(b, br, nil, "e2e", partitions)
 	r := &e2eRun{br: br, partitions: partitions, prod: prod, cons: cons, epoch: time.Now()}
 	r.recs = e2eRecords(e2eBlock)
 	r.batches = rawBatches(r.recs, partitions)
@@ -165,6 +154,24 @@ func openBroker(b *testing.B, d cairn.Durability, partitions int, topics ...stri
 		}
 	}
 	return br, bg
+}
+
+// openClients returns a producer (with opts) and a consumer of every
+// partition of topic, both closed at the end of the benchmark.
+func openClients(b *testing.B, br *cairn.Broker, opts *producer.Options, topic string, partitions int) (*producer.Producer, *consumer.Consumer) {
+	ctx := context.Background()
+	prod, err := producer.New(ctx, br, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { prod.Close(ctx) })
+	cons, err := consumer.New(br, &consumer.Options{MaxPollRecords: *maxPollRecords,
+		Partitions: map[string][]int32{topic: allPartitions(partitions)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cons.Close() })
+	return prod, cons
 }
 
 func allPartitions(n int) []int32 {

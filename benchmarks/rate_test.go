@@ -84,18 +84,7 @@ type rateRun struct {
 
 func benchProduceConsumeRate(b *testing.B, d cairn.Durability, partitions int) {
 	br, bg := openBroker(b, d, partitions, "rate", "rate-raw")
-	ctx := context.Background()
-	prod, err := producer.New(ctx, br, &producer.Options{Linger: 0})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { prod.Close(ctx) })
-	cons, err := consumer.New(br, &consumer.Options{MaxPollRecords: *maxPollRecords,
-		Partitions: map[string][]int32{"rate": allPartitions(partitions)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cons.Close() })
+	prod, cons := openClients(b, br, &producer.Options{Linger: 0}, "rate", partitions)
 	r := &rateRun{br: br, partitions: partitions, prod: prod, cons: cons, epoch: time.Now()}
 	r.recs = e2eRecords(ratePerTick * rateTicks)
 	r.ticks = tickBatches(r.recs, partitions)
