@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -217,9 +218,12 @@ func rawBatches(recs []producer.Record, partitions int) [][][]cairn.Record {
 	return out
 }
 
-// labelled runs f under the pprof label phase=name.
+// labelled runs f under the pprof label phase=name, in an execution
+// trace region of the same name (go test -trace).
 func labelled(name string, f func()) {
-	pprof.Do(context.Background(), pprof.Labels("phase", name), func(context.Context) { f() })
+	pprof.Do(context.Background(), pprof.Labels("phase", name), func(ctx context.Context) {
+		trace.WithRegion(ctx, name, f)
+	})
 }
 
 func (r *e2eRun) rawPhase() (err error) {

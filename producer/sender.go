@@ -23,9 +23,14 @@ type part struct {
 	p  *Producer
 	tp topicPartition
 
+	// The pending records are q[head:]. Produce appends to q; the sender
+	// takes a batch from the front by moving head, and reads it outside
+	// the lock (Produce never writes below len(q)). The array is reused
+	// from batch to batch: no allocation and no copy per batch once it
+	// has grown to the most that is ever pending.
 	mu      sync.Mutex
-	recs    []pending
-	spare   []pending // the last batch sent, emptied, for recs to reuse
+	q       []pending
+	head    int
 	bytes   int
 	firstAt time.Time // when the oldest pending record arrived
 
@@ -50,11 +55,14 @@ func (pt *part) wake() {
 
 func (pt *part) add(r pending) {
 	pt.mu.Lock()
-	first := len(pt.recs) == 0
+	first := pt.head == len(pt.q)
 	if first {
 		pt.firstAt = time.Now()
 	}
-	pt.recs = append(pt.recs, r)
+	if len(pt.q) == cap(pt.q) {
+		pt.grow()
+	}
+	pt.q = append(pt.q, r)
 	pt.bytes += r.size
 	full := pt.bytes >= pt.p.opts.MaxBatchBytes
 	pt.mu.Unlock()
@@ -73,28 +81,35 @@ func (pt *part) add(r pending) {
 func (pt *part) next() (batch []pending, size int, wait time.Duration) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	if len(pt.recs) == 0 {
+	// No batch is in flight now (the sender calls next after send), so
+	// the array's front, every entry of it cleared, can be reused.
+	if pt.head == len(pt.q) {
+		pt.q, pt.head = pt.q[:0], 0
+		if cap(pt.q) > maxIdleQueue {
+			pt.q = nil
+		}
 		return nil, 0, 0
+	}
+	if pt.head >= cap(pt.q)/2 {
+		// Produce outruns the sender, so the queue never empties: move
+		// what is pending to the front (at most half the array, once per
+		// half an array of records taken).
+		n := copy(pt.q, pt.q[pt.head:])
+		clear(pt.q[n:])
+		pt.q, pt.head = pt.q[:n], 0
 	}
 	if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
 		pt.bytes < pt.p.opts.MaxBatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
 		return nil, 0, left
 	}
+	pend := pt.q[pt.head:]
 	n := 0
-	for n < len(pt.recs) && (n == 0 || size+pt.recs[n].size <= pt.p.opts.MaxBatchBytes) {
-		size += pt.recs[n].size
+	for n < len(pend) && (n == 0 || size+pend[n].size <= pt.p.opts.MaxBatchBytes) {
+		size += pend[n].size
 		n++
 	}
-	if n == len(pt.recs) { // all of it: take the slice, Produce continues in the spare
-		batch, pt.recs, pt.spare = pt.recs, pt.spare, nil
-	} else {
-		// More than a batch is pending (the producer outruns its
-		// sender): the batch is the front of the slice, cut off so that
-		// Produce's appends cannot reach it, and the rest stays in place.
-		// Copying the rest out cost time in proportion to everything
-		// pending (up to the buffer's 100,000 records) for every batch.
-		batch, pt.recs = pt.recs[:n:n], pt.recs[n:]
-	}
+	batch = pend[:n:n] // capped: an append to it cannot reach Produce's records
+	pt.head += n
 	pt.bytes -= size
 	pt.firstAt = time.Now()
 	return batch, size, 0
@@ -147,17 +162,21 @@ func (pt *part) send(batch []pending, size int) {
 	pt.deliver(batch, size)
 	pt.p.buf.release(size, len(batch))
 	clear(batch) // drop the records and promises it points to
-	if cap(batch) == len(batch) {
-		// Cut from the front of the pending slice (see next), which
-		// Produce still appends to; or full with no room: not worth
-		// keeping either way.
-		return
-	}
-	pt.mu.Lock()
-	if pt.spare == nil {
-		pt.spare = batch[:0]
-	}
-	pt.mu.Unlock()
+}
+
+// maxIdleQueue is the largest pending array (in records) a partition keeps
+// while nothing is pending: a burst's array is let go, a steady flow's
+// reused.
+const maxIdleQueue = 1 << 16
+
+// grow makes room in a full queue. The caller holds mu. It copies only the
+// pending records, into a new array: the sender may be reading a batch
+// from the front of the old one.
+func (pt *part) grow() {
+	pend := pt.q[pt.head:]
+	q := make([]pending, len(pend), max(2*len(pend), 64))
+	copy(q, pend)
+	pt.q, pt.head = q, 0
 }
 
 // deliver appends batch, halving it while the topic refuses it as too
