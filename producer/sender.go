@@ -40,6 +40,7 @@ type part struct {
 	seqOf   int64 // producer id the sequence belongs to
 	seq     int32
 	builder log.Builder // encodes batches, reusing its buffers
+	builtAt time.Time   // the time the last batch was built: its records' stamp
 }
 
 func newPart(p *Producer, tp topicPartition) *part {
@@ -201,6 +202,9 @@ func (pt *part) finish(batch []pending, base int64, err error) {
 	for i, r := range batch {
 		if err == nil {
 			r.rec.Offset = base + int64(i)
+			if r.rec.Timestamp.IsZero() {
+				r.rec.Timestamp = pt.builtAt // as encoded by appendBatch
+			}
 		}
 		r.promise(r.rec, err)
 	}
@@ -231,6 +235,7 @@ func (pt *part) appendBatch(batch []pending, size int) (int64, error) {
 	bl.Reset()
 	bl.Grow(size) // at most one allocation, not a doubling series
 	now := time.Now()
+	pt.builtAt = now
 	for _, r := range batch {
 		if err := bl.Add(r.rec, now); err != nil {
 			return 0, err
