@@ -452,3 +452,72 @@ func TestTimestamps(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, len(f.Batches), 5, "sent in many batches")
 }
+
+// blockingBroker holds its first append until release is closed, and
+// keeps the values of every batch it is given, in order.
+type blockingBroker struct {
+	started chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	values  []string
+	first   bool
+}
+
+func (b *blockingBroker) PartitionCount(string) (int, error) { return 1, nil }
+
+func (b *blockingBroker) InitProducerID(context.Context) (int64, int16, error) { return 7, 0, nil }
+
+func (b *blockingBroker) AppendLogBatch(_ context.Context, _ string, _ int32, batch log.Batch) (int64, error) {
+	b.mu.Lock()
+	first := !b.first
+	b.first = true
+	b.mu.Unlock()
+	if first {
+		close(b.started)
+		<-b.release
+	}
+	recs, err := batch.Records(nil)
+	if err != nil {
+		return 0, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	base := int64(len(b.values))
+	for _, r := range recs {
+		b.values = append(b.values, string(r.Value))
+	}
+	return base, nil
+}
+
+// A partition's pending records grow, and later move to the front of their
+// array, while the sender holds a batch taken from that array: every
+// record is sent once, in order, with its offset.
+func TestPendingGrowsWhileSending(t *testing.T) {
+	br := &blockingBroker{started: make(chan struct{}), release: make(chan struct{})}
+	p := newProducer(t, br, &producer.Options{MaxBatchBytes: 2_000})
+	const n = 3_000
+	offsets := make([]int64, n)
+	produce := func(i int) {
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte(fmt.Sprint(i))}, func(r *producer.Record, err error) {
+			if err != nil {
+				offsets[i] = -1
+				return
+			}
+			offsets[i] = r.Offset
+		})
+	}
+	produce(0)
+	<-br.started // the sender holds a batch of record 0
+	for i := 1; i < n; i++ {
+		produce(i) // the pending array grows several times meanwhile
+	}
+	close(br.release)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a lost record fails here
+	defer cancel()
+	require.NoError(t, p.Flush(fctx))
+	require.Len(t, br.values, n)
+	for i := range n {
+		require.Equal(t, fmt.Sprint(i), br.values[i], "value at offset %d", i)
+		require.Equal(t, int64(i), offsets[i], "offset of record %d", i)
+	}
+}
