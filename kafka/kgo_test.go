@@ -28,7 +28,13 @@ var ctx = context.Background()
 // broker and returns both.
 func serve(t *testing.T, opts *kafka.Options) (*cairn.Broker, string) {
 	t.Helper()
-	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem()})
+	return serveDurability(t, cairn.SyncAlways, opts)
+}
+
+// serveDurability is serve over a broker with the given durability.
+func serveDurability(t *testing.T, d cairn.Durability, opts *kafka.Options) (*cairn.Broker, string) {
+	t.Helper()
+	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem(), Durability: d})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -52,7 +58,13 @@ func client(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
 }
 
 func TestFranzGoProduceConsume(t *testing.T) {
-	b, addr := serve(t, nil)
+	for _, d := range []cairn.Durability{cairn.SyncAlways, cairn.NoSync} {
+		t.Run(d.String(), func(t *testing.T) { testFranzGoProduceConsume(t, d) })
+	}
+}
+
+func testFranzGoProduceConsume(t *testing.T, d cairn.Durability) {
+	b, addr := serveDurability(t, d, nil)
 	require.NoError(t, b.CreateTopic(ctx, "orders", 3, nil))
 	cl := client(t, addr) // idempotent by default
 	var recs []*kgo.Record

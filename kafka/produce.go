@@ -64,7 +64,9 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 			out.ErrorCode = code(err)
 			break
 		}
-		waits = append(waits, wait)
+		if wait != nil { // nil: stored and visible already (NoSync)
+			waits = append(waits, wait)
+		}
 		if i == 0 {
 			out.BaseOffset = base
 		}

@@ -21,7 +21,11 @@
 // partition are appended in the order Produce was called. With idempotence
 // each batch carries the producer id and sequence numbers, so a batch whose
 // acknowledgement was lost is retried without being stored twice, even
-// across a broker restart.
+// across a broker restart. A partition keeps up to Options.MaxInFlight
+// batches (5) appending at once, as Kafka's producers keep requests in
+// flight: with a broker that fsyncs every append (cairn.SyncAlways, the
+// default), the batches that form while one waits for its fsync share the
+// next one instead of each waiting in turn. Promises still run in order.
 //
 // Errors come through the promise (or Results): the broker's sentinels
 // (cairn.ErrUnknownTopic, cairn.ErrMessageTooLarge, ...), ErrBufferFull

@@ -47,7 +47,18 @@ type Options struct {
 	// RetryBackoff is the first wait between retries, doubling up to 1s;
 	// default 10ms.
 	RetryBackoff time.Duration
+	// MaxInFlight is how many batches of one partition may be appending at
+	// once, started but not yet durable (Kafka's
+	// max.in.flight.requests.per.connection); default 5, at most 5, the
+	// batches a partition remembers to deduplicate an idempotent retry.
+	// It applies to brokers that implement AsyncBroker, as cairn.Broker
+	// does; 1 waits for each batch to be durable before starting the next.
+	MaxInFlight int
 }
+
+// maxInFlight is the most batches of a partition appending at once: a
+// partition deduplicates an idempotent producer's last five batches.
+const maxInFlight = 5
 
 // EnsureDefaults fills unset fields and returns o (a fresh Options if nil).
 func (o *Options) EnsureDefaults() *Options {
@@ -72,6 +83,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.RetryBackoff == 0 {
 		o.RetryBackoff = 10 * time.Millisecond
 	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = maxInFlight
+	}
 	return o
 }
 
@@ -92,6 +106,8 @@ func (o *Options) Validate() error {
 		return bad("buffer bound over %d records or %d bytes", maxBufferedRecords, int64(maxBufferedBytes))
 	case o.Retries < 0 || o.RetryBackoff < 0:
 		return bad("negative retries or backoff")
+	case o.MaxInFlight < 0 || o.MaxInFlight > maxInFlight:
+		return bad("max in flight %d outside 1 to %d", o.MaxInFlight, maxInFlight)
 	case !o.Compression.Valid():
 		return fmt.Errorf("%w: %d", log.ErrUnknownCodec, o.Compression)
 	}

@@ -27,6 +27,22 @@ type Broker interface {
 	InitProducerID(ctx context.Context) (int64, int16, error)
 }
 
+// AsyncBroker is a Broker that can start an append and wait for it to be
+// durable separately, as cairn.Broker does. With one, each partition keeps
+// up to Options.MaxInFlight batches appending at once, so batches that
+// arrive while one waits for its fsync share the next fsync instead of
+// waiting for it in turn.
+type AsyncBroker interface {
+	Broker
+	// AppendLogBatchAsync starts appending b and returns its base offset
+	// once the batch has it; appends started one after another on a
+	// partition keep that order. wait returns once the batch is durable,
+	// with the append's final error; it is called exactly once, unless it
+	// is nil: the batch is durable (as durable as the broker makes it)
+	// already.
+	AppendLogBatchAsync(ctx context.Context, topic string, partition int32, b log.Batch) (base int64, wait func() error, err error)
+}
+
 // Producer batches records per partition and appends them. It is safe for
 // concurrent use. Each partition's records are appended in the order
 // Produce was called for them, by one goroutine per partition that ends on
@@ -54,6 +70,12 @@ type Producer struct {
 	done  chan struct{} // closed by Close: senders drain and exit
 	abort atomic.Bool   // set when Close's ctx ends: senders fail what is left
 	wg    sync.WaitGroup
+
+	// flights carries every batch whose append started (or failed to), in
+	// that order, to the acker goroutine, which completes them; it ends
+	// (closing ackerDone) once Close has stopped the senders.
+	flights   chan flight
+	ackerDone chan struct{}
 }
 
 type topicPartition struct {
@@ -72,7 +94,8 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Producer{b: b, opts: o, done: make(chan struct{})}
+	p := &Producer{b: b, opts: o, done: make(chan struct{}),
+		flights: make(chan flight, flightQueue), ackerDone: make(chan struct{})}
 	p.parts.Store(&map[string][]*part{})
 	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
 	if !o.DisableIdempotence {
@@ -80,7 +103,20 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 			return nil, err
 		}
 	}
+	go p.acker()
 	return p, nil
+}
+
+// flightQueue is how many flights may wait for the acker before senders
+// block handing over more; each partition has at most MaxInFlight.
+const flightQueue = 256
+
+// acker completes flights in the order their appends started.
+func (p *Producer) acker() {
+	defer close(p.ackerDone)
+	for f := range p.flights {
+		f.ack()
+	}
 }
 
 // newIdentity takes a fresh producer id; partitions restart their
@@ -244,5 +280,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	}
 	close(p.done)
 	p.wg.Wait()
+	close(p.flights) // the senders are gone; the buffer is empty, so the acker has nothing left
+	<-p.ackerDone
 	return err
 }

@@ -181,17 +181,44 @@ type gate struct {
 	appends  atomic.Int32
 }
 
-func (g *gate) AppendLogBatch(ctx context.Context, topic string, p int32, batch log.Batch) (int64, error) {
+// AppendLogBatchAsync (the path the producer takes with a cairn.Broker)
+// holds and loses acknowledgements; AppendLogBatch does the same through
+// it.
+func (g *gate) AppendLogBatchAsync(ctx context.Context, topic string, p int32, batch log.Batch) (int64, func() error, error) {
 	g.appends.Add(1)
 	if g.hold != nil {
 		<-g.hold
 	}
-	base, err := g.Broker.AppendLogBatch(ctx, topic, p, batch)
+	base, wait, err := g.Broker.AppendLogBatchAsync(ctx, topic, p, batch)
 	if err == nil && g.loseAcks.Add(-1) >= 0 {
-		return 0, errors.New("connection reset before the ack")
+		if err := callWait(wait); err != nil {
+			return 0, nil, err
+		}
+		return 0, nil, errors.New("connection reset before the ack")
+	}
+	return base, wait, err
+}
+
+func (g *gate) AppendLogBatch(ctx context.Context, topic string, p int32, batch log.Batch) (int64, error) {
+	base, wait, err := g.AppendLogBatchAsync(ctx, topic, p, batch)
+	if err == nil {
+		err = callWait(wait)
 	}
 	return base, err
 }
+
+// callWait calls an async append's wait, which is nil when there is
+// nothing to wait for.
+func callWait(wait func() error) error {
+	if wait == nil {
+		return nil
+	}
+	return wait()
+}
+
+// syncOnly hides a broker's AppendLogBatchAsync: the producer then waits
+// for each append in its sender.
+type syncOnly struct{ producer.Broker }
 
 func TestBackpressure(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
@@ -226,19 +253,25 @@ func TestBackpressure(t *testing.T) {
 // A batch stored by the broker whose acknowledgement is lost is retried
 // with the same sequence and not appended twice.
 func TestIdempotentRetryNoDuplicate(t *testing.T) {
-	b := newBroker(t, map[string]int{"t": 1})
-	g := &gate{Broker: b}
-	g.loseAcks.Store(2)
-	p := newProducer(t, g, nil)
-	res := p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("once")})
-	require.NoError(t, res.FirstErr())
-	require.Equal(t, int64(0), res[0].Record.Offset)
-	require.Equal(t, int32(3), g.appends.Load(), "two lost acks, then success")
-	require.NoError(t, p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("next")}).FirstErr())
-	got := readAll(t, b, "t", 0)
-	require.Len(t, got, 2)
-	require.Equal(t, "once", string(got[0].Value))
-	require.Equal(t, "next", string(got[1].Value))
+	for _, async := range []bool{true, false} {
+		b := newBroker(t, map[string]int{"t": 1})
+		g := &gate{Broker: b}
+		g.loseAcks.Store(2)
+		var pb producer.Broker = g
+		if !async {
+			pb = syncOnly{g}
+		}
+		p := newProducer(t, pb, nil)
+		res := p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("once")})
+		require.NoError(t, res.FirstErr())
+		require.Equal(t, int64(0), res[0].Record.Offset)
+		require.Equal(t, int32(3), g.appends.Load(), "async %v: two lost acks, then success", async)
+		require.NoError(t, p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: []byte("next")}).FirstErr())
+		got := readAll(t, b, "t", 0)
+		require.Len(t, got, 2)
+		require.Equal(t, "once", string(got[0].Value))
+		require.Equal(t, "next", string(got[1].Value))
+	}
 
 	// Without idempotence the same loss duplicates: the guard is real.
 	b2 := newBroker(t, map[string]int{"t": 1})
@@ -274,6 +307,10 @@ func TestBadInput(t *testing.T) {
 	require.ErrorIs(t, err, cairn.ErrUnknownCodec)
 	_, err = producer.New(ctx, b, &producer.Options{MaxBufferedRecords: 1 << 24})
 	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
+	for _, n := range []int{-1, 6} {
+		_, err = producer.New(ctx, b, &producer.Options{MaxInFlight: n})
+		require.ErrorIs(t, err, cairn.ErrInvalidArgument, "max in flight %d", n)
+	}
 
 	p := newProducer(t, b, &producer.Options{Partitioner: producer.Manual(), MaxBatchBytes: 1000})
 	res := p.ProduceSync(ctx,
@@ -519,5 +556,186 @@ func TestPendingGrowsWhileSending(t *testing.T) {
 	for i := range n {
 		require.Equal(t, fmt.Sprint(i), br.values[i], "value at offset %d", i)
 		require.Equal(t, int64(i), offsets[i], "offset of record %d", i)
+	}
+}
+
+// cairn.Broker pipelines the producer's appends.
+var _ producer.AsyncBroker = (*cairn.Broker)(nil)
+
+// slowSync is a broker whose appends become durable only when the test
+// says so, one at a time, in order; it counts the appends started and not
+// yet durable.
+type slowSync struct {
+	*cairn.Broker
+	mu       sync.Mutex
+	waiting  int
+	most     int
+	durable  chan struct{} // a token makes the oldest waiting append durable
+	inflight chan struct{} // signalled on every started append
+	done     chan struct{} // closed: every append is durable at once
+}
+
+func (s *slowSync) AppendLogBatchAsync(ctx context.Context, topic string, p int32, batch log.Batch) (int64, func() error, error) {
+	base, wait, err := s.Broker.AppendLogBatchAsync(ctx, topic, p, batch)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.mu.Lock()
+	s.waiting++
+	s.most = max(s.most, s.waiting)
+	s.mu.Unlock()
+	s.inflight <- struct{}{}
+	return base, func() error {
+		select {
+		case <-s.durable:
+		case <-s.done:
+		}
+		s.mu.Lock()
+		s.waiting--
+		s.mu.Unlock()
+		return callWait(wait)
+	}, nil
+}
+
+// Batches of a partition keep appending while earlier ones wait to be
+// durable, at most MaxInFlight at once, and their promises still run in
+// order, each with its offset.
+func TestPipelinedAppends(t *testing.T) {
+	for _, limit := range []int{1, 3, 5} {
+		b := newBroker(t, map[string]int{"t": 1})
+		s := &slowSync{Broker: b, durable: make(chan struct{}), inflight: make(chan struct{}, 1000), done: make(chan struct{})}
+		p := newProducer(t, s, &producer.Options{MaxInFlight: limit, MaxBatchBytes: 200})
+		t.Cleanup(func() { close(s.done) }) // before the producer's Close, if the test fails early
+		const n = 200
+		var mu sync.Mutex
+		var order []int64
+		for i := range n {
+			p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte(fmt.Sprintf("%03d", i))}, func(r *producer.Record, err error) {
+				require.NoError(t, err)
+				mu.Lock()
+				order = append(order, r.Offset)
+				mu.Unlock()
+			})
+		}
+		// With nothing durable yet, the sender starts limit appends, then waits.
+		for range limit {
+			<-s.inflight
+		}
+		select {
+		case <-s.inflight:
+			t.Fatalf("limit %d: an append beyond the limit started", limit)
+		case <-time.After(20 * time.Millisecond):
+		}
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			for {
+				select {
+				case s.durable <- struct{}{}:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		require.NoError(t, p.Flush(ctx))
+		close(stop)
+		<-stopped
+		s.mu.Lock()
+		require.Equal(t, limit, s.most, "limit %d: appends waiting at once", limit)
+		s.mu.Unlock()
+		require.Len(t, order, n)
+		for i, off := range order {
+			require.Equal(t, int64(i), off, "limit %d: promise %d", limit, i)
+		}
+		got := readAll(t, b, "t", 0)
+		require.Len(t, got, n)
+		for i, r := range got {
+			require.Equal(t, fmt.Sprintf("%03d", i), string(r.Value))
+		}
+	}
+}
+
+// Without sync an append is durable (as durable as it gets) on return, so
+// the sender completes batches itself; with several partitions and
+// goroutines every record still gets its offset, in order.
+func TestNoSyncBroker(t *testing.T) {
+	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem(), Durability: cairn.NoSync})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	require.NoError(t, b.CreateTopic(ctx, "t", 4, nil))
+	p := newProducer(t, b, &producer.Options{Partitioner: producer.Manual(), MaxBatchBytes: 500})
+	const perPart = 500
+	var wg sync.WaitGroup
+	offsets := make([][]int64, 4)
+	for part := range 4 {
+		offsets[part] = make([]int64, perPart)
+		wg.Go(func() {
+			for i := range perPart {
+				rec := &producer.Record{Topic: "t", Partition: int32(part), Value: []byte(fmt.Sprint(i))}
+				p.Produce(ctx, rec, func(r *producer.Record, err error) {
+					if err != nil {
+						offsets[part][i] = -1
+						return
+					}
+					offsets[part][i] = r.Offset
+				})
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, p.Flush(ctx))
+	for part := range 4 {
+		got := readAll(t, b, "t", int32(part))
+		require.Len(t, got, perPart)
+		for i := range perPart {
+			require.Equal(t, int64(i), offsets[part][i], "partition %d record %d", part, i)
+			require.Equal(t, fmt.Sprint(i), string(got[i].Value))
+		}
+	}
+}
+
+// mixedWaits makes its first append wait for release and returns every
+// later one already durable (a nil wait).
+type mixedWaits struct {
+	*cairn.Broker
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (m *mixedWaits) AppendLogBatchAsync(ctx context.Context, topic string, p int32, batch log.Batch) (int64, func() error, error) {
+	base, wait, err := m.Broker.AppendLogBatchAsync(ctx, topic, p, batch)
+	if err != nil {
+		return 0, nil, err
+	}
+	if m.calls.Add(1) == 1 {
+		return base, func() error { <-m.release; return callWait(wait) }, nil
+	}
+	return base, nil, callWait(wait)
+}
+
+// A batch with nothing to wait for still completes after an earlier batch
+// of its partition that is waiting: promises run in offset order.
+func TestPromisesInOrderAcrossWaits(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	m := &mixedWaits{Broker: b, release: make(chan struct{})}
+	p := newProducer(t, m, &producer.Options{MaxBatchBytes: 200})
+	const n = 100
+	var mu sync.Mutex
+	var order []int64
+	for i := range n {
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte(fmt.Sprintf("%03d", i))}, func(r *producer.Record, err error) {
+			require.NoError(t, err)
+			mu.Lock()
+			order = append(order, r.Offset)
+			mu.Unlock()
+		})
+	}
+	require.Eventually(t, func() bool { return m.calls.Load() > 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(10 * time.Millisecond) // later batches, with nothing to wait for, try to finish first
+	close(m.release)
+	require.NoError(t, p.Flush(ctx))
+	require.Len(t, order, n)
+	for i, off := range order {
+		require.Equal(t, int64(i), off, "promise %d", i)
 	}
 }

@@ -17,17 +17,17 @@ type pending struct {
 	size    int
 }
 
-// part batches one partition's records; its run goroutine sends them in
-// order and owns the partition's sequence numbers.
+// part batches one partition's records; its run goroutine starts their
+// appends in order and owns the partition's sequence numbers, and the
+// producer's acker goroutine completes them (see flight).
 type part struct {
 	p  *Producer
 	tp topicPartition
 
 	// The pending records are q[head:]. Produce appends to q; the sender
-	// takes a batch from the front by moving head, and reads it outside
-	// the lock (Produce never writes below len(q)). The array is reused
-	// from batch to batch: no allocation and no copy per batch once it
-	// has grown to the most that is ever pending.
+	// copies a batch out of the front and moves head. The array is reused
+	// from batch to batch: no allocation per batch once it has grown to
+	// the most that is ever pending.
 	mu      sync.Mutex
 	q       []pending
 	head    int
@@ -35,6 +35,14 @@ type part struct {
 	firstAt time.Time // when the oldest pending record arrived
 
 	wakeCh chan struct{} // cap 1: a pending wake-up
+
+	// slots holds a token for each of the partition's batches between the
+	// start of its append and its completion by the acker: at most
+	// Options.MaxInFlight, Kafka's max.in.flight.requests.
+	slots chan struct{}
+	// spares are emptied batch slices the acker gave back, for next to
+	// copy batches into (guarded by mu).
+	spares [][]pending
 
 	// Owned by run.
 	seqOf   int64 // producer id the sequence belongs to
@@ -44,7 +52,8 @@ type part struct {
 }
 
 func newPart(p *Producer, tp topicPartition) *part {
-	return &part{p: p, tp: tp, wakeCh: make(chan struct{}, 1), seqOf: -1}
+	return &part{p: p, tp: tp, wakeCh: make(chan struct{}, 1), seqOf: -1,
+		slots: make(chan struct{}, p.opts.MaxInFlight)}
 }
 
 func (pt *part) wake() {
@@ -82,8 +91,8 @@ func (pt *part) add(r pending) {
 func (pt *part) next() (batch []pending, size int, wait time.Duration) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	// No batch is in flight now (the sender calls next after send), so
-	// the array's front, every entry of it cleared, can be reused.
+	// Batches are copied out of the queue (below), so its front, every
+	// entry of it cleared, can be reused.
 	if pt.head == len(pt.q) {
 		pt.q, pt.head = pt.q[:0], 0
 		if cap(pt.q) > maxIdleQueue {
@@ -109,7 +118,11 @@ func (pt *part) next() (batch []pending, size int, wait time.Duration) {
 		size += pend[n].size
 		n++
 	}
-	batch = pend[:n:n] // capped: an append to it cannot reach Produce's records
+	// The batch is copied out, so that the queue holds nothing a batch
+	// still being appended (or waiting for the acker) points into.
+	batch = pt.spare(n)
+	copy(batch, pend[:n])
+	clear(pend[:n])
 	pt.head += n
 	pt.bytes -= size
 	pt.firstAt = time.Now()
@@ -157,12 +170,33 @@ func (pt *part) run() {
 	}
 }
 
-// send appends batch, of size bytes in the buffer, and completes every
-// record's promise, then frees the batch's room in the buffer.
+// send starts the append of batch, of size bytes in the buffer; the acker
+// completes its promises and frees its room once it is durable.
 func (pt *part) send(batch []pending, size int) {
-	pt.deliver(batch, size)
-	pt.p.buf.release(size, len(batch))
+	pt.deliver(batch, batch, size, true)
+}
+
+// spare returns a slice of n records for a batch, reusing one the acker
+// gave back. The caller holds mu.
+func (pt *part) spare(n int) []pending {
+	for len(pt.spares) > 0 {
+		s := pt.spares[len(pt.spares)-1]
+		pt.spares = pt.spares[:len(pt.spares)-1]
+		if cap(s) >= n {
+			return s[:n]
+		}
+	}
+	return make([]pending, n)
+}
+
+// recycle gives an emptied batch slice back to next.
+func (pt *part) recycle(batch []pending) {
 	clear(batch) // drop the records and promises it points to
+	pt.mu.Lock()
+	if len(pt.spares) < cap(pt.slots)+1 {
+		pt.spares = append(pt.spares, batch[:0])
+	}
+	pt.mu.Unlock()
 }
 
 // maxIdleQueue is the largest pending array (in records) a partition keeps
@@ -180,30 +214,81 @@ func (pt *part) grow() {
 	pt.q, pt.head = q, 0
 }
 
-// deliver appends batch, halving it while the topic refuses it as too
-// large (its max.message.bytes is below the producer's batch size).
-func (pt *part) deliver(batch []pending, size int) {
+// deliver starts the append of batch, halving it while the topic refuses
+// it as too large (its max.message.bytes is below the producer's batch
+// size), and hands it to the acker, with the error if it could not start.
+// owned is the slice batch was cut from; the last flight made from it
+// (last) gives it back.
+func (pt *part) deliver(owned, batch []pending, size int, last bool) {
+	pt.slots <- struct{}{} // waits while MaxInFlight batches are appending
+	f := flight{pt: pt, recs: batch, size: size, base: -1}
+	if last {
+		f.owned = owned
+	}
 	if pt.p.abort.Load() {
-		pt.finish(batch, -1, partition.ErrClosed)
+		f.err = partition.ErrClosed
+		pt.p.flights <- f
 		return
 	}
-	base, err := pt.appendBatch(batch, size)
-	if errors.Is(err, partition.ErrMessageTooLarge) && len(batch) > 1 {
+	f.base, f.wait, f.err = pt.appendBatch(batch, size)
+	if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 {
+		<-pt.slots
 		front, back := batch[:len(batch)/2], batch[len(batch)/2:]
 		frontSize := sizeOf(front)
-		pt.deliver(front, frontSize)
-		pt.deliver(back, size-frontSize)
+		pt.deliver(owned, front, frontSize, false)
+		pt.deliver(owned, back, size-frontSize, last)
 		return
 	}
-	pt.finish(batch, base, err)
+	f.builtAt = pt.builtAt
+	if f.err == nil && f.wait == nil && len(pt.slots) == 1 {
+		// Nothing to wait for (the broker does not sync, or appended
+		// synchronously) and no earlier batch of this partition still
+		// with the acker (it frees a slot only once done): complete here,
+		// without the hand-over.
+		f.ack()
+		return
+	}
+	pt.p.flights <- f
 }
 
-func (pt *part) finish(batch []pending, base int64, err error) {
+// flight is a batch whose append has started (or failed to), on its way
+// to the acker.
+type flight struct {
+	pt      *part
+	recs    []pending
+	owned   []pending // to recycle once done; nil but on a batch's last flight
+	size    int
+	base    int64
+	wait    func() error // nil: nothing to wait for
+	err     error
+	builtAt time.Time // the stamp of records without a timestamp
+}
+
+// ack runs on the producer's acker goroutine (or, with nothing to wait
+// for, on the sender): it waits until the batch is durable, completes its
+// promises and frees its room in the buffer.
+// Flights arrive in the order their appends started, which is each
+// partition's order, and with one WAL under the broker also the order
+// they become durable.
+func (f *flight) ack() {
+	err := f.err
+	if err == nil && f.wait != nil {
+		err = f.wait()
+	}
+	f.pt.finish(f.recs, f.base, err, f.builtAt)
+	f.pt.p.buf.release(f.size, len(f.recs))
+	if f.owned != nil {
+		f.pt.recycle(f.owned)
+	}
+	<-f.pt.slots // last: deliver completes a batch itself only once every earlier one is done
+}
+
+func (pt *part) finish(batch []pending, base int64, err error, builtAt time.Time) {
 	for i, r := range batch {
 		if err == nil {
 			r.rec.Offset = base + int64(i)
 			if r.rec.Timestamp.IsZero() {
-				r.rec.Timestamp = pt.builtAt // as encoded by appendBatch
+				r.rec.Timestamp = builtAt // as encoded by appendBatch
 			}
 		}
 		r.promise(r.rec, err)
@@ -223,7 +308,7 @@ func sizeOf(records []pending) int {
 // encoded size), with the next sequence and appends it,
 // retrying errors that may be transient. The same bytes are retried, so an
 // append whose acknowledgement was lost is deduplicated by the broker.
-func (pt *part) appendBatch(batch []pending, size int) (int64, error) {
+func (pt *part) appendBatch(batch []pending, size int) (base int64, wait func() error, err error) {
 	var prod *log.Producer
 	if id := pt.p.id.Load(); id != nil {
 		if pt.seqOf != id.ID {
@@ -238,21 +323,25 @@ func (pt *part) appendBatch(batch []pending, size int) (int64, error) {
 	pt.builtAt = now
 	for _, r := range batch {
 		if err := bl.Add(r.rec, now); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	b, err := bl.Finish(pt.p.opts.Compression, prod)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	backoff := pt.p.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		base, err := pt.p.b.AppendLogBatch(context.Background(), pt.tp.topic, pt.tp.partition, b)
+		if ab, ok := pt.p.b.(AsyncBroker); ok {
+			base, wait, err = ab.AppendLogBatchAsync(context.Background(), pt.tp.topic, pt.tp.partition, b)
+		} else {
+			base, err = pt.p.b.AppendLogBatch(context.Background(), pt.tp.topic, pt.tp.partition, b)
+		}
 		if err == nil {
 			if prod != nil {
 				pt.seq = int32((int64(pt.seq) + int64(len(batch))) % (1 << 31))
 			}
-			return base, nil
+			return base, wait, nil
 		}
 		if permanent(err) || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
 			if prod != nil && !permanent(err) {
@@ -260,7 +349,7 @@ func (pt *part) appendBatch(batch []pending, size int) (int64, error) {
 				// be reused, so take a new producer id.
 				_ = pt.p.newIdentity(context.Background())
 			}
-			return 0, err
+			return 0, nil, err
 		}
 		time.Sleep(backoff)
 		backoff = min(2*backoff, time.Second)
