@@ -45,7 +45,8 @@ type AsyncBroker interface {
 
 // Producer batches records per partition and appends them. It is safe for
 // concurrent use. Each partition's records are appended in the order
-// Produce was called for them, by one goroutine per partition that ends on
+// Produce was called for them, by one goroutine per partition; one more
+// goroutine completes the appends (see AsyncBroker). All of them end on
 // Close.
 type Producer struct {
 	b    Broker
