@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -607,16 +608,7 @@ func TestPipelinedAppends(t *testing.T) {
 		p := newProducer(t, s, &producer.Options{MaxInFlight: limit, MaxBatchBytes: 200})
 		t.Cleanup(func() { close(s.done) }) // before the producer's Close, if the test fails early
 		const n = 200
-		var mu sync.Mutex
-		var order []int64
-		for i := range n {
-			p.Produce(ctx, &producer.Record{Topic: "t", Value: []byte(fmt.Sprintf("%03d", i))}, func(r *producer.Record, err error) {
-				require.NoError(t, err)
-				mu.Lock()
-				order = append(order, r.Offset)
-				mu.Unlock()
-			})
-		}
+		order := produceNumbered(t, p, n)
 		// With nothing durable yet, the sender starts limit appends, then waits.
 		for range limit {
 			<-s.inflight
@@ -643,10 +635,7 @@ func TestPipelinedAppends(t *testing.T) {
 		s.mu.Lock()
 		require.Equal(t, limit, s.most, "limit %d: appends waiting at once", limit)
 		s.mu.Unlock()
-		require.Len(t, order, n)
-		for i, off := range order {
-			require.Equal(t, int64(i), off, "limit %d: promise %d", limit, i)
-		}
+		requireDense(t, order(), n)
 		got := readAll(t, b, "t", 0)
 		require.Len(t, got, n)
 		for i, r := range got {
@@ -720,6 +709,18 @@ func TestPromisesInOrderAcrossWaits(t *testing.T) {
 	m := &mixedWaits{Broker: b, release: make(chan struct{})}
 	p := newProducer(t, m, &producer.Options{MaxBatchBytes: 200})
 	const n = 100
+	order := produceNumbered(t, p, n)
+	require.Eventually(t, func() bool { return m.calls.Load() > 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(10 * time.Millisecond) // later batches, with nothing to wait for, try to finish first
+	close(m.release)
+	require.NoError(t, p.Flush(ctx))
+	requireDense(t, order(), n)
+}
+
+// produceNumbered produces n records to topic t with values "000",
+// "001"...; the function it returns gives the offsets their promises
+// reported, in the order the promises ran.
+func produceNumbered(t *testing.T, p *producer.Producer, n int) func() []int64 {
 	var mu sync.Mutex
 	var order []int64
 	for i := range n {
@@ -730,10 +731,16 @@ func TestPromisesInOrderAcrossWaits(t *testing.T) {
 			mu.Unlock()
 		})
 	}
-	require.Eventually(t, func() bool { return m.calls.Load() > 1 }, 5*time.Second, time.Millisecond)
-	time.Sleep(10 * time.Millisecond) // later batches, with nothing to wait for, try to finish first
-	close(m.release)
-	require.NoError(t, p.Flush(ctx))
+	return func() []int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(order)
+	}
+}
+
+// requireDense checks that n promises ran, for offsets 0 to n-1 in order.
+func requireDense(t *testing.T, order []int64, n int) {
+	t.Helper()
 	require.Len(t, order, n)
 	for i, off := range order {
 		require.Equal(t, int64(i), off, "promise %d", i)
