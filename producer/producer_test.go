@@ -618,6 +618,7 @@ func TestPipelinedAppends(t *testing.T) {
 			t.Fatalf("limit %d: an append beyond the limit started", limit)
 		case <-time.After(20 * time.Millisecond):
 		}
+		require.Empty(t, order(), "limit %d: a promise ran before its batch was durable", limit)
 		stop, stopped := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(stopped)
