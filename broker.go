@@ -185,22 +185,27 @@ func (b *Broker) AppendLogBatch(ctx context.Context, topicName string, p int32, 
 	return part.AppendLogBatch(ctx, batch)
 }
 
-// AppendLogBatchAsync is AppendLogBatch in two steps, as AppendBatchAsync:
-// the producer package keeps several batches of a partition appending at
-// once this way, so they share fsyncs.
+// AppendLogBatchAsync is AppendLogBatch in two steps, as AppendBatchAsync,
+// except that wait is nil when there is nothing to wait for (NoSync and
+// SyncInterval: the batch is visible on return). The producer package
+// keeps several batches of a partition appending at once this way, so
+// they share fsyncs, and completes them at once without sync.
 func (b *Broker) AppendLogBatchAsync(ctx context.Context, topicName string, p int32, batch log.Batch) (base int64, wait func() error, err error) {
 	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {
 		return 0, nil, err
 	}
-	return part.AppendLogBatchAsync(ctx, batch)
+	base, wait, err = part.AppendLogBatchAsync(ctx, batch)
+	if err == nil && b.opts.Durability != SyncAlways {
+		wait = nil // a no-op without sync (see partition.AppendBatchAsync)
+	}
+	return base, wait, err
 }
 
 // AppendBatchAsync is AppendBatch in two steps, for servers that pipeline
 // requests: it returns once the batch has its offsets (appends started one
 // after another on a partition keep that order), and wait returns once it
-// is durable, with the final error. wait is nil when there is nothing to
-// wait for (NoSync); otherwise it must be called exactly once.
+// is durable, with the final error. wait must be called exactly once.
 func (b *Broker) AppendBatchAsync(ctx context.Context, topicName string, p int32, raw []byte) (base int64, wait func() error, err error) {
 	part, err := b.partitionFor(ctx, topicName, p)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/log"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -268,4 +269,34 @@ func lockChild(dir string) {
 		b.Close()
 	}
 	fmt.Printf("locked: %v (%v)\n", err != nil && errorsIs(err, cairn.ErrLocked), err)
+}
+
+// AppendLogBatchAsync returns a wait only when there is one to do: without
+// sync the batch is visible on return, and a retried (duplicate) batch
+// holds nothing open either, so the broker closes without its wait.
+func TestAppendLogBatchAsyncWaits(t *testing.T) {
+	for _, d := range []cairn.Durability{cairn.SyncAlways, cairn.SyncInterval, cairn.NoSync} {
+		b := openMem(t, vfs.NewMem(), &cairn.Options{Durability: d})
+		require.NoError(t, b.CreateTopic(ctx, "t", 1, nil))
+		id, epoch, err := b.InitProducerID(ctx)
+		require.NoError(t, err)
+		batch, err := log.Build([]log.Record{{Value: []byte("once")}}, log.None,
+			&log.Producer{ID: id, Epoch: epoch, Sequence: 0}, time.Now())
+		require.NoError(t, err)
+		for attempt := range 2 { // the second is a retry of the first
+			base, wait, err := b.AppendLogBatchAsync(ctx, "t", 0, batch)
+			require.NoError(t, err, "%v attempt %d", d, attempt)
+			require.Equal(t, int64(0), base)
+			if d == cairn.SyncAlways {
+				require.NotNil(t, wait, "%v attempt %d", d, attempt)
+				require.NoError(t, wait())
+				continue
+			}
+			require.Nil(t, wait, "%v attempt %d", d, attempt)
+			got, err := b.Read(ctx, "t", 0, 0, 1<<20)
+			require.NoError(t, err)
+			require.Len(t, got, 1, "%v attempt %d: visible on return, stored once", d, attempt)
+		}
+		require.NoError(t, b.Close(), "%v: nothing held open", d)
+	}
 }

@@ -64,9 +64,7 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 			out.ErrorCode = code(err)
 			break
 		}
-		if wait != nil { // nil: stored and visible already (NoSync)
-			waits = append(waits, wait)
-		}
+		waits = append(waits, wait)
 		if i == 0 {
 			out.BaseOffset = base
 		}

@@ -56,11 +56,12 @@ func (p *Partition) AppendBatch(ctx context.Context, raw []byte) (int64, error) 
 // AppendBatchAsync is AppendBatch split in two: it returns once the batch
 // has its offsets (appends started one after another on a partition are
 // ordered as started), and wait returns once the batch is durable and
-// visible, with the append's final error. wait is nil when there is
-// nothing to wait for (without sync the batch is visible on return);
-// otherwise the caller must call it exactly once, soon: until then the
-// partition cannot close. It lets a server pipeline requests: start
-// appends in request order, wait in the background.
+// visible, with the append's final error. The caller must call wait
+// exactly once, soon: until then the partition cannot close. Without sync
+// (the broker's NoSync and SyncInterval) the batch is visible on return,
+// wait returns nil at once and holds nothing, and calling it is optional.
+// It lets a server pipeline requests: start appends in request order,
+// wait in the background.
 func (p *Partition) AppendBatchAsync(ctx context.Context, raw []byte) (base int64, wait func() error, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
@@ -110,13 +111,14 @@ func await(base int64, wait func() error, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if wait != nil {
-		if err := wait(); err != nil {
-			return 0, err
-		}
+	if err := wait(); err != nil {
+		return 0, err
 	}
 	return base, nil
 }
+
+// noWait is the wait of an append without sync: it is visible on return.
+func noWait() error { return nil }
 
 // maxRetainedBatch lets Pebble's batch pool keep the buffer of a batch
 // up to this size. Its default (1 MB) is just below a full producer or
@@ -133,8 +135,8 @@ func (p *Partition) append(b log.Batch, keys [][]byte) (int64, error) {
 // Sync, the WAL fsync is waited for outside mu (in wait), so appends to one
 // partition share a group commit, and the high watermark moves only once
 // the batch is durable. keys, if not nil, go to the key index (record i at
-// base+i). On success the caller must call wait once if it is not nil: it
-// holds the partition open until then.
+// base+i). On success the caller must call wait once: with sync it holds
+// the partition open until then.
 func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error, error) {
 	cfg := p.cfg.Load()
 	if b.Len() > cfg.MaxMessageBytes {
@@ -165,8 +167,13 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 				return fail(p.wrap(-1, err))
 			}
 			// A retry of a stored batch is not appended twice; it is
-			// acknowledged once the original is.
+			// acknowledged once the original is. Without sync the
+			// original was published when it was appended.
 			wb.Close()
+			if !p.sync {
+				p.life.RUnlock()
+				return dup, noWait, nil
+			}
 			last := dup + int64(b.NumRecords()) - 1
 			return dup, func() error {
 				defer p.life.RUnlock()
@@ -220,7 +227,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 		p.mu.Unlock()
 		wb.Close()
 		p.life.RUnlock()
-		return base, nil, nil // visible and as durable as it will be
+		return base, noWait, nil
 	}
 	p.mu.Unlock()
 	return base, func() error {
