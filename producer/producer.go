@@ -49,8 +49,9 @@ type AsyncBroker interface {
 // goroutine completes the appends (see AsyncBroker). All of them end on
 // Close.
 type Producer struct {
-	b    Broker
-	opts Options
+	b     Broker
+	async AsyncBroker // b, if it is one
+	opts  Options
 	id   atomic.Pointer[log.Producer] // nil without idempotence
 
 	buf      buffer
@@ -97,6 +98,7 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	}
 	p := &Producer{b: b, opts: o, done: make(chan struct{}),
 		flights: make(chan flight, flightQueue), ackerDone: make(chan struct{})}
+	p.async, _ = b.(AsyncBroker)
 	p.parts.Store(&map[string][]*part{})
 	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
 	if !o.DisableIdempotence {

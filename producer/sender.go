@@ -205,8 +205,8 @@ func (pt *part) recycle(batch []pending) {
 const maxIdleQueue = 1 << 16
 
 // grow makes room in a full queue. The caller holds mu. It copies only the
-// pending records, into a new array: the sender may be reading a batch
-// from the front of the old one.
+// pending records, into a new array twice their number: what is before
+// head was taken already.
 func (pt *part) grow() {
 	pend := pt.q[pt.head:]
 	q := make([]pending, len(pend), max(2*len(pend), 64))
@@ -332,8 +332,8 @@ func (pt *part) appendBatch(batch []pending, size int) (base int64, wait func() 
 	}
 	backoff := pt.p.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		if ab, ok := pt.p.b.(AsyncBroker); ok {
-			base, wait, err = ab.AppendLogBatchAsync(context.Background(), pt.tp.topic, pt.tp.partition, b)
+		if pt.p.async != nil {
+			base, wait, err = pt.p.async.AppendLogBatchAsync(context.Background(), pt.tp.topic, pt.tp.partition, b)
 		} else {
 			base, err = pt.p.b.AppendLogBatch(context.Background(), pt.tp.topic, pt.tp.partition, b)
 		}
