@@ -52,7 +52,7 @@ type Producer struct {
 	b     Broker
 	async AsyncBroker // b, if it is one
 	opts  Options
-	id   atomic.Pointer[log.Producer] // nil without idempotence
+	id    atomic.Pointer[log.Producer] // nil without idempotence
 
 	buf      buffer
 	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
