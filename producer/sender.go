@@ -48,7 +48,6 @@ type part struct {
 	seqOf   int64 // producer id the sequence belongs to
 	seq     int32
 	builder log.Builder // encodes batches, reusing its buffers
-	builtAt time.Time   // the time the last batch was built: its records' stamp
 }
 
 func newPart(p *Producer, tp topicPartition) *part {
@@ -227,24 +226,23 @@ func (pt *part) deliver(owned, batch []pending, size int, last bool) {
 	}
 	if pt.p.abort.Load() {
 		f.err = partition.ErrClosed
-		pt.p.flights <- f
-		return
+	} else {
+		f.builtAt = time.Now() // the stamp of its records without one
+		f.base, f.wait, f.err = pt.appendBatch(batch, size, f.builtAt)
+		if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 {
+			<-pt.slots
+			front, back := batch[:len(batch)/2], batch[len(batch)/2:]
+			frontSize := sizeOf(front)
+			pt.deliver(owned, front, frontSize, false)
+			pt.deliver(owned, back, size-frontSize, last)
+			return
+		}
 	}
-	f.base, f.wait, f.err = pt.appendBatch(batch, size)
-	if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 {
-		<-pt.slots
-		front, back := batch[:len(batch)/2], batch[len(batch)/2:]
-		frontSize := sizeOf(front)
-		pt.deliver(owned, front, frontSize, false)
-		pt.deliver(owned, back, size-frontSize, last)
-		return
-	}
-	f.builtAt = pt.builtAt
-	if f.err == nil && f.wait == nil && len(pt.slots) == 1 {
-		// Nothing to wait for (the broker does not sync, or appended
-		// synchronously) and no earlier batch of this partition still
-		// with the acker (it frees a slot only once done): complete here,
-		// without the hand-over.
+	if f.wait == nil && len(pt.slots) == 1 {
+		// Nothing to wait for (the broker does not sync, appended
+		// synchronously, or the append failed) and no earlier batch of
+		// this partition still with the acker (it frees a slot only once
+		// done): complete here, without the hand-over.
 		f.ack()
 		return
 	}
@@ -305,10 +303,11 @@ func sizeOf(records []pending) int {
 }
 
 // appendBatch encodes batch, of size bytes in the buffer (about its
-// encoded size), with the next sequence and appends it,
+// encoded size), with the next sequence and records without a timestamp
+// stamped now, and appends it,
 // retrying errors that may be transient. The same bytes are retried, so an
 // append whose acknowledgement was lost is deduplicated by the broker.
-func (pt *part) appendBatch(batch []pending, size int) (base int64, wait func() error, err error) {
+func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int64, wait func() error, err error) {
 	var prod *log.Producer
 	if id := pt.p.id.Load(); id != nil {
 		if pt.seqOf != id.ID {
@@ -319,8 +318,6 @@ func (pt *part) appendBatch(batch []pending, size int) (base int64, wait func() 
 	bl := &pt.builder
 	bl.Reset()
 	bl.Grow(size) // at most one allocation, not a doubling series
-	now := time.Now()
-	pt.builtAt = now
 	for _, r := range batch {
 		if err := bl.Add(r.rec, now); err != nil {
 			return 0, nil, err
