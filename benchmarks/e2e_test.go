@@ -32,6 +32,11 @@ const e2eBlock = 256_000
 var maxPollRecords = flag.Int("max-poll-records", 0,
 	"consumer.Options.MaxPollRecords for the ProduceConsume benchmarks (0: the consumer's default)")
 
+// batchBytes sets producer.Options.BatchBytes in the produce and consume
+// benchmarks; 0 keeps the producer's default.
+var batchBytes = flag.Int("batch-bytes", 0,
+	"producer.Options.BatchBytes for the ProduceConsume benchmarks (0: the producer's default)")
+
 // e2eTimeout bounds any one phase, so a lost record fails the benchmark
 // instead of hanging it.
 const e2eTimeout = 5 * time.Minute
@@ -41,7 +46,7 @@ const e2eTimeout = 5 * time.Minute
 // values, one or eight partitions (records spread by the default,
 // murmur2 key partitioner), under no-sync and sync-always durability. The
 // producer uses its defaults (idempotence on, Linger 0: a partition's
-// batch grows while the previous one is being appended, up to 1 MB); the
+// batch grows while the previous one is being appended, up to 128 KiB); the
 // user goroutine calls the async Produce for every record, then Flush.
 //
 // Each iteration runs three phases of 256,000 records, on three topics of
@@ -161,7 +166,14 @@ func openBroker(b *testing.B, d cairn.Durability, partitions int, topics ...stri
 // partition of topic, both closed at the end of the benchmark.
 func openClients(b *testing.B, br *cairn.Broker, opts *producer.Options, topic string, partitions int) (*producer.Producer, *consumer.Consumer) {
 	ctx := context.Background()
-	prod, err := producer.New(ctx, br, opts)
+	var o producer.Options
+	if opts != nil {
+		o = *opts
+	}
+	if *batchBytes > 0 {
+		o.BatchBytes = *batchBytes
+	}
+	prod, err := producer.New(ctx, br, &o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,9 +23,16 @@ type Options struct {
 	// before it is sent. The default 0 sends at once; batches still form
 	// while an earlier batch of the same partition is being appended.
 	Linger time.Duration
-	// MaxBatchBytes caps one batch's records; default 1,000,000, under a
-	// topic's default max.message.bytes. A larger batch the topic refuses
-	// is split and sent again.
+	// BatchBytes is the size at which a partition's batch is sent without
+	// waiting for more records or the linger (Kafka's batch.size); default
+	// 128 KiB, or MaxBatchBytes if that is smaller. A record larger than
+	// BatchBytes goes in a batch of its own. Batches of 1 MB (kgo's and
+	// librdkafka's default) cost about 1.5 times the CPU per record to
+	// build and store (benchmarks' BenchmarkBatchBytes).
+	BatchBytes int
+	// MaxBatchBytes caps one batch's records, and so one record; default
+	// 1,000,000, under a topic's default max.message.bytes. A larger batch
+	// the topic refuses is split and sent again.
 	MaxBatchBytes int
 	// Compression is the codec of produced batches; default log.None.
 	Compression log.Codec
@@ -56,6 +63,9 @@ type Options struct {
 	MaxInFlight int
 }
 
+// defaultBatchBytes is Options.BatchBytes's default.
+const defaultBatchBytes = 128 << 10
+
 // maxInFlight is the most batches of a partition appending at once: a
 // partition deduplicates an idempotent producer's last five batches.
 const maxInFlight = 5
@@ -70,6 +80,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.MaxBatchBytes == 0 {
 		o.MaxBatchBytes = 1_000_000
+	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = min(defaultBatchBytes, o.MaxBatchBytes)
 	}
 	if o.MaxBufferedBytes == 0 {
 		o.MaxBufferedBytes = 64 << 20
@@ -100,6 +113,8 @@ func (o *Options) Validate() error {
 		return bad("negative linger %v", o.Linger)
 	case o.MaxBatchBytes < log.HeaderSize+1:
 		return bad("max batch bytes %d below one record", o.MaxBatchBytes)
+	case o.BatchBytes < 0 || o.BatchBytes > o.MaxBatchBytes:
+		return bad("batch bytes %d outside 0 to max batch bytes %d", o.BatchBytes, o.MaxBatchBytes)
 	case o.MaxBufferedBytes < 0 || o.MaxBufferedRecords < 0:
 		return bad("negative buffer bound")
 	case o.MaxBufferedRecords > maxBufferedRecords || int64(o.MaxBufferedBytes) > maxBufferedBytes:

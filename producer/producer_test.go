@@ -115,7 +115,7 @@ func TestManyBatchesPending(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
 	const maxBatch = 2_000
 	for _, linger := range []time.Duration{0, time.Hour} { // sent as they come, or all at Flush
-		p := newProducer(t, b, &producer.Options{MaxBatchBytes: maxBatch, Linger: linger})
+		p := newProducer(t, b, &producer.Options{BatchBytes: maxBatch, Linger: linger})
 		_, start, err := b.Watermarks("t", 0) // the high watermark: where this round begins
 		require.NoError(t, err)
 		const n = 5_000
@@ -149,6 +149,50 @@ func TestManyBatchesPending(t *testing.T) {
 		}
 		require.NoError(t, p.Close(ctx))
 	}
+}
+
+// A batch is sent once it reaches BatchBytes, without waiting out the
+// linger; a record larger than BatchBytes (but within MaxBatchBytes) goes
+// alone. The default BatchBytes follows a smaller MaxBatchBytes.
+func TestBatchBytes(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	p := newProducer(t, b, &producer.Options{BatchBytes: 1000, Linger: time.Hour})
+	sent := make(chan error, 20)
+	for i := range 20 { // about 2,400 bytes: two full batches and some
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: make([]byte, 100)}, func(_ *producer.Record, err error) { sent <- err })
+		if i == 0 {
+			// Let the sender see the first record and start lingering, so
+			// that only a full batch can wake it.
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for range 16 { // the first two batches go without Flush, within the hour's linger
+		select {
+		case err := <-sent:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("full batches waited for the linger")
+		}
+	}
+	res := p.ProduceSync(ctx, &producer.Record{Topic: "t", Value: make([]byte, 5000)})
+	require.NoError(t, res.FirstErr())
+	f, err := b.Fetch(ctx, "t", 0, 0, 1<<30)
+	require.NoError(t, err)
+	var sizes []int
+	for _, batch := range f.Batches {
+		sizes = append(sizes, batch.NumRecords())
+		if batch.NumRecords() > 1 {
+			require.LessOrEqual(t, batch.Len(), 1000)
+		}
+	}
+	require.Equal(t, 1, sizes[len(sizes)-1], "the large record goes alone: %v", sizes)
+	recs := readAll(t, b, "t", 0)
+	require.Len(t, recs, 21)
+	require.Len(t, recs[20].Value, 5000)
+
+	small := newProducer(t, b, &producer.Options{MaxBatchBytes: 500}) // BatchBytes follows it down
+	require.ErrorIs(t, small.ProduceSync(ctx, &producer.Record{Topic: "t", Value: make([]byte, 600)}).FirstErr(), cairn.ErrMessageTooLarge)
+	require.NoError(t, small.ProduceSync(ctx, &producer.Record{Topic: "t", Value: make([]byte, 400)}).FirstErr())
 }
 
 func TestCompression(t *testing.T) {
@@ -311,6 +355,10 @@ func TestBadInput(t *testing.T) {
 	for _, n := range []int{-1, 6} {
 		_, err = producer.New(ctx, b, &producer.Options{MaxInFlight: n})
 		require.ErrorIs(t, err, cairn.ErrInvalidArgument, "max in flight %d", n)
+	}
+	for _, o := range []producer.Options{{BatchBytes: -1}, {BatchBytes: 2_000_000}, {BatchBytes: 2000, MaxBatchBytes: 1000}} {
+		_, err = producer.New(ctx, b, &o)
+		require.ErrorIs(t, err, cairn.ErrInvalidArgument, "batch bytes %d, max %d", o.BatchBytes, o.MaxBatchBytes)
 	}
 
 	p := newProducer(t, b, &producer.Options{Partitioner: producer.Manual(), MaxBatchBytes: 1000})

@@ -73,7 +73,7 @@ func (pt *part) add(r pending) {
 	}
 	pt.q = append(pt.q, r)
 	pt.bytes += r.size
-	full := pt.bytes >= pt.p.opts.MaxBatchBytes
+	full := pt.bytes >= pt.p.opts.BatchBytes
 	pt.mu.Unlock()
 	if first {
 		if o, ok := pt.p.opts.Partitioner.(BatchObserver); ok {
@@ -108,12 +108,12 @@ func (pt *part) next() (batch []pending, size int, wait time.Duration) {
 		pt.q, pt.head = pt.q[:n], 0
 	}
 	if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
-		pt.bytes < pt.p.opts.MaxBatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
+		pt.bytes < pt.p.opts.BatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
 		return nil, 0, left
 	}
 	pend := pt.q[pt.head:]
 	n := 0
-	for n < len(pend) && (n == 0 || size+pend[n].size <= pt.p.opts.MaxBatchBytes) {
+	for n < len(pend) && (n == 0 || size+pend[n].size <= pt.p.opts.BatchBytes) {
 		size += pend[n].size
 		n++
 	}

@@ -50,7 +50,7 @@ func openCairn(ctx context.Context, dir string, partitions int, durable, lowLate
 	}
 	_ = lowLatency // the defaults are already the low-latency configuration
 	return &cairnSystem{b: b, prod: prod, opts: fmt.Sprintf(
-		"Durability=%s; producer defaults (Produce with promises, Linger 0, MaxBatchBytes 1,000,000, no compression, idempotent); consumer per partition, MaxPollRecords %d",
+		"Durability=%s; producer defaults (Produce with promises, Linger 0, BatchBytes 128 KiB, no compression, idempotent); consumer per partition, MaxPollRecords %d",
 		bo.Durability, cairnMaxPollRecords)}, nil
 }
 
