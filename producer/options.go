@@ -26,9 +26,13 @@ type Options struct {
 	// BatchBytes is the size at which a partition's batch is sent without
 	// waiting for more records or the linger (Kafka's batch.size); default
 	// 128 KiB, or MaxBatchBytes if that is smaller. A record larger than
-	// BatchBytes goes in a batch of its own. Batches of 1 MB (kgo's and
-	// librdkafka's default) cost about 1.5 times the CPU per record to
-	// build and store (benchmarks' BenchmarkBatchBytes).
+	// BatchBytes goes in a batch of its own. While an earlier batch of a
+	// partition waits to be durable (a broker syncing to disk), what
+	// accumulates goes in the next batch, up to MaxBatchBytes, so that
+	// more records share each sync. Otherwise batches of 1 MB
+	// (kgo's and librdkafka's default) cost about 1.5 times the CPU per
+	// record of 128 KiB ones to build and store (BenchmarkBatchBytes in
+	// benchmarks/).
 	BatchBytes int
 	// MaxBatchBytes caps one batch's records, and so one record; default
 	// 1,000,000, under a topic's default max.message.bytes. A larger batch

@@ -115,7 +115,7 @@ func TestManyBatchesPending(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
 	const maxBatch = 2_000
 	for _, linger := range []time.Duration{0, time.Hour} { // sent as they come, or all at Flush
-		p := newProducer(t, b, &producer.Options{BatchBytes: maxBatch, Linger: linger})
+		p := newProducer(t, b, &producer.Options{MaxBatchBytes: maxBatch, Linger: linger})
 		_, start, err := b.Watermarks("t", 0) // the high watermark: where this round begins
 		require.NoError(t, err)
 		const n = 5_000
@@ -155,7 +155,12 @@ func TestManyBatchesPending(t *testing.T) {
 // linger; a record larger than BatchBytes (but within MaxBatchBytes) goes
 // alone. The default BatchBytes follows a smaller MaxBatchBytes.
 func TestBatchBytes(t *testing.T) {
-	b := newBroker(t, map[string]int{"t": 1})
+	// Without sync no batch waits to be durable, so none grows past
+	// BatchBytes (see TestBatchGrowsWhileSyncing).
+	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem(), Durability: cairn.NoSync})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	require.NoError(t, b.CreateTopic(ctx, "t", 1, nil))
 	p := newProducer(t, b, &producer.Options{BatchBytes: 1000, Linger: time.Hour})
 	sent := make(chan error, 20)
 	for i := range 20 { // about 2,400 bytes: two full batches and some
@@ -644,6 +649,37 @@ func (s *slowSync) AppendLogBatchAsync(ctx context.Context, topic string, p int3
 		s.mu.Unlock()
 		return callWait(wait)
 	}, nil
+}
+
+// While a partition's batches all wait to be durable, the records that
+// arrive meanwhile go out in one batch, past BatchBytes (up to
+// MaxBatchBytes), to share the next sync.
+func TestBatchGrowsWhileSyncing(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	m := &mixedWaits{Broker: b, release: make(chan struct{})}
+	p := newProducer(t, m, &producer.Options{BatchBytes: 1000, MaxInFlight: 1})
+	var done sync.WaitGroup
+	produce := func() {
+		done.Add(1)
+		p.Produce(ctx, &producer.Record{Topic: "t", Value: make([]byte, 100)}, func(_ *producer.Record, err error) {
+			require.NoError(t, err)
+			done.Done()
+		})
+	}
+	produce()
+	require.Eventually(t, func() bool { return m.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	for range 30 { // about 3,700 bytes, while the first batch waits for its sync
+		produce()
+	}
+	close(m.release)
+	done.Wait()
+	f, err := b.Fetch(ctx, "t", 0, 0, 1<<30)
+	require.NoError(t, err)
+	var counts []int
+	for _, batch := range f.Batches {
+		counts = append(counts, batch.NumRecords())
+	}
+	require.Equal(t, []int{1, 30}, counts)
 }
 
 // Batches of a partition keep appending while earlier ones wait to be

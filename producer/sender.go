@@ -85,9 +85,10 @@ func (pt *part) add(r pending) {
 	}
 }
 
-// next takes the records to send now, at most one batch's worth, with
-// their size in the buffer, or says how long the linger has left.
-func (pt *part) next() (batch []pending, size int, wait time.Duration) {
+// next takes the records to send now, at most limit bytes of them (but
+// at least one record), with their size in the buffer, or says how long
+// the linger has left.
+func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	// Batches are copied out of the queue (below), so its front, every
@@ -113,7 +114,7 @@ func (pt *part) next() (batch []pending, size int, wait time.Duration) {
 	}
 	pend := pt.q[pt.head:]
 	n := 0
-	for n < len(pend) && (n == 0 || size+pend[n].size <= pt.p.opts.BatchBytes) {
+	for n < len(pend) && (n == 0 || size+pend[n].size <= limit) {
 		size += pend[n].size
 		n++
 	}
@@ -144,11 +145,23 @@ func (pt *part) run() {
 	timer.Stop()
 	defer timer.Stop()
 	for {
-		batch, size, wait := pt.next()
-		switch {
-		case batch != nil:
-			pt.send(batch, size)
+		// A batch stops at BatchBytes, unless an earlier batch of the
+		// partition is still waiting to be durable (a broker that syncs):
+		// then it takes what accumulated, up to MaxBatchBytes, so that
+		// more records share each sync. Its slot is taken before it is
+		// cut, so that it holds what arrives while all slots are taken.
+		limit := pt.p.opts.BatchBytes
+		if len(pt.slots) > 0 {
+			limit = pt.p.opts.MaxBatchBytes
+		}
+		pt.slots <- struct{}{} // waits while MaxInFlight batches are appending
+		batch, size, wait := pt.next(limit)
+		if batch != nil {
+			pt.deliver(batch, batch, size, true)
 			continue
+		}
+		<-pt.slots
+		switch {
 		case wait > 0:
 			timer.Reset(wait)
 			select {
@@ -167,12 +180,6 @@ func (pt *part) run() {
 		case <-pt.p.done:
 		}
 	}
-}
-
-// send starts the append of batch, of size bytes in the buffer; the acker
-// completes its promises and frees its room once it is durable.
-func (pt *part) send(batch []pending, size int) {
-	pt.deliver(batch, batch, size, true)
 }
 
 // spare returns a slice of n records for a batch, reusing one the acker
@@ -213,13 +220,14 @@ func (pt *part) grow() {
 	pt.q, pt.head = q, 0
 }
 
-// deliver starts the append of batch, halving it while the topic refuses
-// it as too large (its max.message.bytes is below the producer's batch
-// size), and hands it to the acker, with the error if it could not start.
-// owned is the slice batch was cut from; the last flight made from it
-// (last) gives it back.
+// deliver starts the append of batch, of size bytes in the buffer,
+// halving it while the topic refuses it as too large (its
+// max.message.bytes is below the producer's batch size), and hands it to
+// the acker, which completes its promises and frees its room once it is
+// durable, with the error if it could not start. The caller holds a slot
+// for it. owned is the slice batch was cut from; the last flight made
+// from it (last) gives it back.
 func (pt *part) deliver(owned, batch []pending, size int, last bool) {
-	pt.slots <- struct{}{} // waits while MaxInFlight batches are appending
 	f := flight{pt: pt, recs: batch, size: size, base: -1}
 	if last {
 		f.owned = owned
@@ -230,10 +238,10 @@ func (pt *part) deliver(owned, batch []pending, size int, last bool) {
 		f.builtAt = time.Now() // the stamp of its records without one
 		f.base, f.wait, f.err = pt.appendBatch(batch, size, f.builtAt)
 		if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 {
-			<-pt.slots
 			front, back := batch[:len(batch)/2], batch[len(batch)/2:]
 			frontSize := sizeOf(front)
-			pt.deliver(owned, front, frontSize, false)
+			pt.deliver(owned, front, frontSize, false) // in this slot
+			pt.slots <- struct{}{}
 			pt.deliver(owned, back, size-frontSize, last)
 			return
 		}
