@@ -27,6 +27,13 @@
 // default), the batches that form while one waits for its fsync share the
 // next one instead of each waiting in turn. Promises still run in order.
 //
+// A batch is sent once it reaches Options.BatchBytes (128 KiB, Kafka's
+// batch.size) or its linger ends, or at once with the default linger of
+// 0, in which case it holds what arrived while the previous one was being
+// appended; while an earlier batch of the partition waits for its fsync,
+// it may grow to Options.MaxBatchBytes (1,000,000), which also caps a
+// record.
+//
 // Errors come through the promise (or Results): the broker's sentinels
 // (cairn.ErrUnknownTopic, cairn.ErrMessageTooLarge, ...), ErrBufferFull
 // with Options.FailFast, and cairn.ErrClosed after Close.

@@ -29,9 +29,9 @@ type Options struct {
 	// BatchBytes goes in a batch of its own. While an earlier batch of a
 	// partition waits to be durable (a broker syncing to disk), what
 	// accumulates goes in the next batch, up to MaxBatchBytes, so that
-	// more records share each sync. Otherwise batches of 1 MB
-	// (kgo's and librdkafka's default) cost about 1.5 times the CPU per
-	// record of 128 KiB ones to build and store (BenchmarkBatchBytes in
+	// more records share each sync. Batches of 1 MB throughout (kgo's and
+	// librdkafka's default) cost about 1.5 times the CPU per record of
+	// 128 KiB ones to build and store (BenchmarkBatchBytes in
 	// benchmarks/).
 	BatchBytes int
 	// MaxBatchBytes caps one batch's records, and so one record; default
