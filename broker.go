@@ -196,7 +196,7 @@ func (b *Broker) AppendLogBatchAsync(ctx context.Context, topicName string, p in
 		return 0, nil, err
 	}
 	base, wait, err = part.AppendLogBatchAsync(ctx, batch)
-	if err == nil && b.opts.Durability != SyncAlways {
+	if err == nil && !part.Syncs() {
 		wait = nil // a no-op without sync (see partition.AppendBatchAsync)
 	}
 	return base, wait, err

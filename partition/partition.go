@@ -184,6 +184,11 @@ func (p *Partition) loadLogEnd() (int64, error) {
 // Topic returns the partition's topic name.
 func (p *Partition) Topic() string { return p.topic }
 
+// Syncs reports whether appends wait for the WAL fsync (Options.Sync):
+// without it, an async append's wait returns nil at once and holds
+// nothing.
+func (p *Partition) Syncs() bool { return p.sync }
+
 // Index returns the partition number.
 func (p *Partition) Index() int32 { return p.index }
 
