@@ -65,7 +65,7 @@ func (pt *part) wake() {
 func (pt *part) add(r pending) {
 	pt.mu.Lock()
 	first := pt.head == len(pt.q)
-	if first {
+	if first && pt.p.opts.Linger > 0 { // the clock is read only for a linger
 		pt.firstAt = time.Now()
 	}
 	if len(pt.q) == cap(pt.q) {
@@ -90,7 +90,6 @@ func (pt *part) add(r pending) {
 // the linger has left.
 func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) {
 	pt.mu.Lock()
-	defer pt.mu.Unlock()
 	// Batches are copied out of the queue (below), so its front, every
 	// entry of it cleared, can be reused.
 	if pt.head == len(pt.q) {
@@ -98,6 +97,7 @@ func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) 
 		if cap(pt.q) > maxIdleQueue {
 			pt.q = nil
 		}
+		pt.mu.Unlock()
 		return nil, 0, 0
 	}
 	if pt.head >= cap(pt.q)/2 {
@@ -108,9 +108,13 @@ func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) 
 		clear(pt.q[n:])
 		pt.q, pt.head = pt.q[:n], 0
 	}
-	if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
-		pt.bytes < pt.p.opts.BatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
-		return nil, 0, left
+	if pt.p.opts.Linger > 0 {
+		if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
+			pt.bytes < pt.p.opts.BatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
+			pt.mu.Unlock()
+			return nil, 0, left
+		}
+		pt.firstAt = time.Now()
 	}
 	pend := pt.q[pt.head:]
 	n := 0
@@ -118,14 +122,18 @@ func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) 
 		size += pend[n].size
 		n++
 	}
-	// The batch is copied out, so that the queue holds nothing a batch
-	// still being appended (or waiting for the acker) points into.
 	batch = pt.spare(n)
-	copy(batch, pend[:n])
-	clear(pend[:n])
+	taken := pend[:n:n]
 	pt.head += n
 	pt.bytes -= size
-	pt.firstAt = time.Now()
+	pt.mu.Unlock()
+	// The batch is copied out, so that the queue holds nothing a batch
+	// still being appended (or waiting for the acker) points into; and
+	// outside the lock, which Produce waits for: Produce only appends
+	// past the taken entries (or copies the pending ones, not these, to
+	// a new array), and only this goroutine moves or clears taken ones.
+	copy(batch, taken)
+	clear(taken)
 	return batch, size, 0
 }
 
