@@ -72,10 +72,18 @@ func TestProduceSync(t *testing.T) {
 }
 
 // Many goroutines producing to one partition: offsets dense, every record
-// exactly once, each goroutine's records in its order.
+// exactly once, each goroutine's records in its order. With small batches
+// the sender copies batches out of the pending array while Produce
+// appends to it and grows it.
 func TestConcurrentProduceOnePartition(t *testing.T) {
+	for _, o := range []*producer.Options{nil, {BatchBytes: 300}} {
+		concurrentProduceOnePartition(t, o)
+	}
+}
+
+func concurrentProduceOnePartition(t *testing.T, o *producer.Options) {
 	b := newBroker(t, map[string]int{"t": 1})
-	p := newProducer(t, b, nil)
+	p := newProducer(t, b, o)
 	const writers, each = 8, 500
 	var wg sync.WaitGroup
 	var failed atomic.Int32
