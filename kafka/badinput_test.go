@@ -100,24 +100,42 @@ func (r *rawConn) expectClosed() {
 // batch returns a RecordBatch v2 of values stamped now, with a correct CRC.
 func batch(values ...string) []byte { return batchAt(time.Now().UnixMilli(), values...) }
 
-// batchAt returns a RecordBatch v2 of values stamped at ms.
+// batchAt returns a RecordBatch v2 of values (with null keys) stamped at
+// ms.
 func batchAt(ms int64, values ...string) []byte {
 	var recs []byte
 	for i, v := range values {
-		var body []byte
-		body = append(body, 0)                          // attributes
-		body = binary.AppendVarint(body, 0)             // timestamp delta
-		body = binary.AppendVarint(body, int64(i))      // offset delta
-		body = binary.AppendVarint(body, -1)            // null key
-		body = binary.AppendVarint(body, int64(len(v))) // value
-		body = append(body, v...)
-		body = binary.AppendVarint(body, 0) // no headers
-		recs = binary.AppendVarint(recs, int64(len(body)))
-		recs = append(recs, body...)
+		recs = appendRecord(recs, i, nil, v)
 	}
-	b := (&kmsg.RecordBatch{PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(len(values) - 1),
+	return recordBatch(ms, len(values), recs)
+}
+
+// appendRecord appends a length-prefixed v2 record at offset delta i; a
+// nil key is Kafka's null.
+func appendRecord(recs []byte, i int, key []byte, value string) []byte {
+	var body []byte
+	body = append(body, 0)                     // attributes
+	body = binary.AppendVarint(body, 0)        // timestamp delta
+	body = binary.AppendVarint(body, int64(i)) // offset delta
+	if key == nil {
+		body = binary.AppendVarint(body, -1)
+	} else {
+		body = binary.AppendVarint(body, int64(len(key)))
+		body = append(body, key...)
+	}
+	body = binary.AppendVarint(body, int64(len(value)))
+	body = append(body, value...)
+	body = binary.AppendVarint(body, 0) // no headers
+	recs = binary.AppendVarint(recs, int64(len(body)))
+	return append(recs, body...)
+}
+
+// recordBatch frames n records as a RecordBatch v2 stamped at ms, with its
+// length and CRC set.
+func recordBatch(ms int64, n int, recs []byte) []byte {
+	b := (&kmsg.RecordBatch{PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(n - 1),
 		FirstTimestamp: ms, MaxTimestamp: ms, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
-		NumRecords: int32(len(values)), Records: recs}).AppendTo(nil)
+		NumRecords: int32(n), Records: recs}).AppendTo(nil)
 	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
 	return b

@@ -86,21 +86,5 @@ func TestProduceManyPartitions(t *testing.T) {
 
 // keyed returns a RecordBatch v2 of one record with a key.
 func keyed(key, value string) []byte {
-	var body []byte
-	body = append(body, 0)              // attributes
-	body = binary.AppendVarint(body, 0) // timestamp delta
-	body = binary.AppendVarint(body, 0) // offset delta
-	body = binary.AppendVarint(body, int64(len(key)))
-	body = append(body, key...)
-	body = binary.AppendVarint(body, int64(len(value)))
-	body = append(body, value...)
-	body = binary.AppendVarint(body, 0) // no headers
-	recs := binary.AppendVarint(nil, int64(len(body)))
-	recs = append(recs, body...)
-	ms := int64(1_700_000_000_000)
-	b := (&kmsg.RecordBatch{PartitionLeaderEpoch: -1, Magic: 2, FirstTimestamp: ms, MaxTimestamp: ms,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: 1, Records: recs}).AppendTo(nil)
-	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
-	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return b
+	return recordBatch(1_700_000_000_000, 1, appendRecord(nil, 0, []byte(key), value))
 }
