@@ -224,6 +224,17 @@ func (b *Broker) Fetch(ctx context.Context, topicName string, p int32, offset in
 	return part.Read(offset, maxBytes)
 }
 
+// FetchInto is Fetch copying the batches into buf rather than fresh
+// memory; see partition.Partition.ReadInto. It returns the buffer to reuse
+// for the next fetch.
+func (b *Broker) FetchInto(ctx context.Context, buf []byte, topicName string, p int32, offset int64, maxBytes int) (partition.Fetch, []byte, error) {
+	part, err := b.partitionFor(ctx, topicName, p)
+	if err != nil {
+		return partition.Fetch{}, buf, err
+	}
+	return part.ReadInto(buf, offset, maxBytes)
+}
+
 // Read returns records from offset on, decoded, up to about maxBytes of
 // stored batches. It does not wait; see Wait.
 func (b *Broker) Read(ctx context.Context, topicName string, p int32, offset int64, maxBytes int) ([]Record, error) {

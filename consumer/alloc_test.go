@@ -30,8 +30,9 @@ func TestPollAllocations(t *testing.T) {
 		Partitions: map[string][]int32{"a": all}})
 
 	// mallocs returns the heap allocations of one Poll that returns n
-	// records from each of the first busy partitions.
-	mallocs := func(busy, n int) uint64 {
+	// records from each of the first busy partitions, and the bytes they
+	// took; with recycle, the Poll's records are recycled afterwards.
+	mallocs := func(busy, n int, recycle bool) (uint64, uint64) {
 		recs := make([]cairn.Record, n)
 		for i := range recs {
 			recs[i] = cairn.Record{Key: []byte("k"), Value: make([]byte, 100)}
@@ -48,22 +49,32 @@ func TestPollAllocations(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		require.NoError(t, err)
 		require.Len(t, f.Records, busy*n)
-		return after.Mallocs - before.Mallocs
+		if recycle {
+			f.Recycle()
+		}
+		return after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc
 	}
-	mallocs(parts, 1) // warm up the scratch slices
+	mallocs(parts, 1, false) // warm up the scratch slices
 	// Pebble's background work may allocate during a Poll: take the least
 	// of a few tries.
-	least := func(busy, n int) uint64 {
-		m := mallocs(busy, n)
+	least := func(busy, n int, recycle bool) (uint64, uint64) {
+		m, by := mallocs(busy, n, recycle)
 		for range 4 {
-			m = min(m, mallocs(busy, n))
+			m2, by2 := mallocs(busy, n, recycle)
+			m, by = min(m, m2), min(by, by2)
 		}
-		return m
+		return m, by
 	}
-	few, many := least(parts, 10), least(parts, 1000)
-	one := least(1, 10)
-	t.Logf("allocations per Poll: 8 partitions × 10 records %d, × 1000 records %d; 1 partition of 8 × 10 records %d", few, many, one)
-	require.LessOrEqual(t, few, uint64(8*parts), "a Poll of 8 partitions")
+	few, _ := least(parts, 10, false)
+	many, manyBytes := least(parts, 1000, false)
+	one, _ := least(1, 10, false)
+	recycled, recycledBytes := least(parts, 1000, true)
+	t.Logf("allocations per Poll: 8 partitions × 10 records %d, × 1000 records %d (%d bytes; recycled: %d, %d bytes); 1 partition of 8 × 10 records %d",
+		few, many, manyBytes, recycled, recycledBytes, one)
+	require.LessOrEqual(t, few, uint64(10*parts), "a Poll of 8 partitions")    // a slab and the copies of a batch, its records and their pointers per partition
 	require.LessOrEqual(t, many, few+2*parts, "allocations grow with records") // 100 times the records; the margin is Pebble reading larger values
 	require.LessOrEqual(t, one, uint64(12), "a Poll with records in 1 of 8 partitions")
+	// Recycled, a Poll reuses the memory of the records and batches of
+	// earlier Polls: what it allocates is bookkeeping, not records.
+	require.LessOrEqual(t, recycledBytes, manyBytes/50, "bytes of a recycled Poll of 8,000 records")
 }

@@ -51,6 +51,7 @@ type cursor struct {
 	// them the position is bufEnd.
 	buf    []*Record
 	bufEnd int64
+	slab   *slab // holds buf's records
 }
 
 // Consumer reads records from assigned partitions, and from every
@@ -157,6 +158,7 @@ type Fetches struct {
 	Errors  []*FetchError
 
 	gens []partGen // cursor generations after the poll, one per partition
+	mem  *fetchMem // pooled memory of Records, for Recycle
 }
 
 // partGen is a partition's cursor generation after a Poll.
@@ -301,7 +303,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 		}
 		done[tp] = true
 		if cur, ok := c.cursors[tp]; ok && cur.gen == f.gen(tp) {
-			cur.offset, cur.resolved, cur.buf = r.Offset, true, nil
+			cur.offset, cur.resolved, cur.buf, cur.slab = r.Offset, true, nil, nil
 		}
 	}
 }
@@ -309,7 +311,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 // Seek moves a partition's position; the next Poll reads from there.
 func (c *Consumer) Seek(topicName string, p int32, to Offset) error {
 	return c.update(topicName, []int32{p}, func(cur *cursor) {
-		cur.start, cur.resolved, cur.buf = to, false, nil
+		cur.start, cur.resolved, cur.buf, cur.slab = to, false, nil, nil
 		cur.gen++
 	})
 }

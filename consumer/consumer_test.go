@@ -334,6 +334,11 @@ func (c *countingBroker) Fetch(ctx context.Context, topic string, p int32, offse
 	return c.Broker.Fetch(ctx, topic, p, offset, maxBytes)
 }
 
+func (c *countingBroker) FetchInto(ctx context.Context, buf []byte, topic string, p int32, offset int64, maxBytes int) (partition.Fetch, []byte, error) {
+	c.fetches++
+	return c.Broker.FetchInto(ctx, buf, topic, p, offset, maxBytes)
+}
+
 // Records decoded beyond MaxPollRecords are kept for the next polls, not
 // read and decoded again.
 func TestPollKeepsDecodedRecords(t *testing.T) {

@@ -37,7 +37,10 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 		if ch, err := c.b.Changed(cur.tp.Topic, cur.tp.Partition); err == nil {
 			chans = append(chans, ch)
 		}
-		recs, err := c.fetchPartition(ctx, &cur, c.opts.MaxPollRecords-len(f.Records))
+		if f.mem == nil {
+			f.mem = &fetchMem{}
+		}
+		recs, err := c.fetchPartition(ctx, &cur, c.opts.MaxPollRecords-len(f.Records), f.mem)
 		if len(recs) > 0 {
 			f.gens = append(f.gens, partGen{cur.tp, cur.gen})
 		}
@@ -45,18 +48,28 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 			f.Errors = append(f.Errors, &FetchError{Topic: cur.tp.Topic, Partition: cur.tp.Partition, Err: err})
 			continue
 		}
-		if f.Records == nil {
+		switch m := f.mem; {
+		case len(recs) == 0:
+		case f.Records == nil:
 			f.Records = recs // no copy for the first (often the only) partition
-		} else {
-			f.Records = append(f.Records, recs...)
+		default: // several partitions: one pooled slice for them all
+			if m.ptrs == nil {
+				m.ptrs = ptrsPool.Get().(*[]*Record)
+				*m.ptrs = append((*m.ptrs)[:0], f.Records...)
+			}
+			*m.ptrs = append(*m.ptrs, recs...)
+			f.Records = *m.ptrs
 		}
+	}
+	if f.mem != nil && len(f.mem.slabs) == 0 {
+		f.mem = nil
 	}
 	return f, chans, wake
 }
 
 // fetchPartition reads from one cursor snapshot and, if no Seek moved the
-// cursor meanwhile, advances it past what it returns.
-func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) ([]*Record, error) {
+// cursor meanwhile, advances it past what it returns, which m then holds.
+func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, m *fetchMem) ([]*Record, error) {
 	tp := snap.tp
 	offset := snap.offset
 	if !snap.resolved {
@@ -65,7 +78,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 			return nil, c.dropIfGone(tp, err)
 		}
 		offset = off
-		if !c.advance(snap, off, nil, 0) {
+		if !c.advance(snap, off, nil, 0, nil) {
 			return nil, nil
 		}
 		snap.resolved = true
@@ -74,16 +87,33 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 		k := min(limit, len(snap.buf))
 		out, rest := snap.buf[:k:k], snap.buf[k:]
 		next := snap.bufEnd
+		s, kept := snap.slab, snap.slab
 		if len(rest) > 0 {
 			next = rest[0].Offset
+		} else {
+			kept = nil
 		}
-		if !c.advance(snap, next, rest, snap.bufEnd) {
-			return nil, nil
+		if !c.advance(snap, next, rest, snap.bufEnd, kept) {
+			return nil, nil // the cursor's hold on s is lost: s is left to the GC
+		}
+		if s != nil {
+			m.hold(s)
+			if kept == nil {
+				s.release() // the cursor's hold
+			}
 		}
 		return out, nil
 	}
-	fetch, err := c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
+	s := getSlab()
+	var fetch partition.Fetch
+	var err error
+	if fi, ok := c.b.(fetcherInto); ok && s.reused {
+		fetch, s.data, err = fi.FetchInto(ctx, s.data[:0], tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
+	} else {
+		fetch, err = c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
+	}
 	if err != nil {
+		s.release()
 		// oe is declared here, not before the if: errors.As moves it to
 		// the heap, which was an allocation on every fetch.
 		var oe *partition.OffsetError
@@ -97,47 +127,60 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int) 
 		}
 		return nil, c.dropIfGone(tp, err)
 	}
-	recs, next, err := fetch.Records(offset)
+	recs, next, err := fetch.AppendRecords(s.recs[:0], offset)
+	s.recs = recs
 	if err != nil {
+		s.release()
 		return nil, &partition.Error{Topic: tp.Topic, Partition: tp.Partition, Offset: next,
 			Err: errors.Join(partition.ErrCorruptStorage, err)}
 	}
-	all := make([]*Record, len(recs)) // pointers into recs, which they keep alive
+	all := slices.Grow(s.ptrs[:0], len(recs))[:len(recs)] // pointers into recs
 	for i := range recs {
 		r := &recs[i]
 		r.Topic, r.Partition = tp.Topic, tp.Partition
 		all[i] = r
 	}
+	s.ptrs = all
 	// out's capacity ends at k, so appending to it never overwrites rest.
 	k := min(limit, len(all))
 	out, rest, end := all[:k:k], all[k:], next
+	var kept *slab // the cursor's, if records remain for later Polls
 	if len(rest) > 0 {
-		next = rest[0].Offset
+		next, kept = rest[0].Offset, s
 	}
-	if !c.advance(snap, next, rest, end) {
-		return nil, nil // Seek moved the cursor: these records are stale
+	if !c.advance(snap, next, rest, end, kept) {
+		s.release() // Seek moved the cursor: these records are stale
+		return nil, nil
+	}
+	if len(out) > 0 {
+		m.hold(s)
+	}
+	if kept == nil {
+		s.release() // the fetch's hold, now m's or nobody's
 	}
 	return out, nil
 }
 
 // advance sets the cursor to offset, with the decoded records buf that
-// follow it (ending at bufEnd), if its generation is unchanged.
-func (c *Consumer) advance(snap *cursor, offset int64, buf []*Record, bufEnd int64) bool {
+// follow it (ending at bufEnd, held in s), if its generation is unchanged.
+func (c *Consumer) advance(snap *cursor, offset int64, buf []*Record, bufEnd int64, s *slab) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur, ok := c.cursors[snap.tp]
 	if !ok || cur.gen != snap.gen {
 		return false
 	}
-	cur.offset, cur.resolved, cur.buf, cur.bufEnd = offset, true, buf, bufEnd
+	cur.offset, cur.resolved, cur.buf, cur.bufEnd, cur.slab = offset, true, buf, bufEnd, s
 	return true
 }
 
+// reset moves the cursor to a start position, to resolve at the next
+// fetch, if no Seek moved it since the snapshot.
 func (c *Consumer) reset(snap *cursor, to Offset) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cur, ok := c.cursors[snap.tp]; ok && cur.gen == snap.gen {
-		cur.start, cur.resolved, cur.buf = to, false, nil
+		cur.start, cur.resolved, cur.buf, cur.slab = to, false, nil, nil
 		c.wakeLocked() // so Poll reads from there at once
 	}
 }

@@ -3,6 +3,7 @@ package partition
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cockroachdb/pebble/v2"
@@ -34,23 +35,37 @@ func (f *Fetch) Bytes() int {
 // decode, next is that batch's base offset. Topic and Partition are left
 // for the caller to set.
 func (f *Fetch) Records(from int64) (recs []log.Record, next int64, err error) {
+	return f.AppendRecords(nil, from)
+}
+
+// AppendRecords is Records appending to dst (grown to fit if needed), for
+// a caller that decodes into one slice from fetch to fetch. On error it
+// returns dst as it was.
+func (f *Fetch) AppendRecords(dst []log.Record, from int64) (recs []log.Record, next int64, err error) {
 	n := 0
 	for _, b := range f.Batches {
 		n += b.NumRecords()
 	}
-	recs = make([]log.Record, 0, n)
+	start := len(dst)
+	recs = slices.Grow(dst, n)
 	next = from
-	for _, b := range f.Batches {
+	for i, b := range f.Batches {
 		if recs, err = b.Records(recs); err != nil {
-			return nil, b.BaseOffset(), err
+			clear(recs[start:])
+			return recs[:start], b.BaseOffset(), err
 		}
 		next = b.LastOffset() + 1
+		if i == 0 { // drop what lies below from
+			k := start
+			for k < len(recs) && recs[k].Offset < from {
+				k++
+			}
+			if k > start {
+				recs = append(recs[:start], recs[k:]...)
+			}
+		}
 	}
-	i := 0
-	for i < len(recs) && recs[i].Offset < from {
-		i++
-	}
-	return recs[i:], next, nil
+	return recs, next, nil
 }
 
 // Read returns the stored batches that hold offset and the ones after it,
@@ -58,58 +73,88 @@ func (f *Fetch) Records(from int64) (recs []log.Record, next int64, err error) {
 // below the high watermark, so a reader always makes progress. Reading at
 // the high watermark returns no batches; outside [log start, high
 // watermark] it returns an *OffsetError. It takes no lock shared with
-// appends, and each read is one Pebble seek.
+// appends, and each read is one Pebble seek. Each batch is copied out of
+// Pebble into memory of its own.
 func (p *Partition) Read(offset int64, maxBytes int) (Fetch, error) {
+	f, _, err := p.read(nil, false, offset, maxBytes)
+	return f, err
+}
+
+// ReadInto is Read copying the batches into buf's spare capacity instead
+// of fresh memory, for a reader that reuses one buffer from read to read
+// (the consumer's Fetches.Recycle). It returns the buffer to reuse next
+// time: buf extended by the copied batches, or, when they did not fit, a
+// larger buffer holding the batches that did not (the earlier ones stay
+// in buf, which the Fetch then still uses). The fetched batches alias the
+// buffers until they are reused.
+func (p *Partition) ReadInto(buf []byte, offset int64, maxBytes int) (Fetch, []byte, error) {
+	return p.read(buf, true, offset, maxBytes)
+}
+
+func (p *Partition) read(buf []byte, into bool, offset int64, maxBytes int) (Fetch, []byte, error) {
 	if maxBytes < 0 {
-		return Fetch{}, p.wrap(offset, fmt.Errorf("%w: negative max bytes %d", ErrInvalidArgument, maxBytes))
+		return Fetch{}, buf, p.wrap(offset, fmt.Errorf("%w: negative max bytes %d", ErrInvalidArgument, maxBytes))
 	}
 	if err := p.enter(); err != nil {
-		return Fetch{}, err
+		return Fetch{}, buf, err
 	}
 	defer p.life.RUnlock()
 	f := Fetch{LogStart: p.logStart.Load(), HighWatermark: p.hwm.Load()}
 	if offset < f.LogStart || offset > f.HighWatermark {
-		return f, &OffsetError{Topic: p.topic, Partition: p.index, Offset: offset,
+		return f, buf, &OffsetError{Topic: p.topic, Partition: p.index, Offset: offset,
 			LogStart: f.LogStart, HighWatermark: f.HighWatermark}
 	}
 	if offset == f.HighWatermark {
-		return f, nil
+		return f, buf, nil
 	}
 	bounds := make([]byte, 0, 2*log.DataKeyLen) // one allocation for both
 	lower := log.DataKey(bounds, p.id, uint32(p.index), offset)
 	upper := log.DataKey(lower[len(lower):], p.id, uint32(p.index), f.HighWatermark)
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
-		return f, p.wrap(offset, err)
+		return f, buf, p.wrap(offset, err)
 	}
 	defer it.Close()
 	total := 0
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return f, p.wrap(offset, err)
+			return f, buf, p.wrap(offset, err)
 		}
 		if len(f.Batches) > 0 && total+len(v) > maxBytes {
 			break
 		}
-		b, err := p.parseStored(it.Key(), v)
+		var stored []byte
+		if into {
+			if cap(buf)-len(buf) < len(v) {
+				// A new, larger buffer rather than append's grow, which
+				// would copy the batches already in buf for nothing:
+				// they stay where they are.
+				buf = make([]byte, 0, max(2*cap(buf), 2*len(v)))
+			}
+			n := len(buf)
+			buf = append(buf, v...)
+			stored = buf[n:len(buf):len(buf)]
+		} else {
+			stored = append([]byte(nil), v...)
+		}
+		b, err := p.parseStored(it.Key(), stored)
 		if err != nil {
-			return f, err
+			return f, buf, err
 		}
 		f.Batches = append(f.Batches, b)
 		total += b.Len()
 	}
 	if err := it.Error(); err != nil {
-		return f, p.wrap(offset, err)
+		return f, buf, p.wrap(offset, err)
 	}
-	return f, nil
+	return f, buf, nil
 }
 
-// parseStored copies a stored batch out of the iterator and checks it
-// against its key.
-func (p *Partition) parseStored(key, v []byte) (log.Batch, error) {
+// parseStored checks a batch copied out of the iterator against its key.
+func (p *Partition) parseStored(key, stored []byte) (log.Batch, error) {
 	last, _ := log.DataKeyOffset(key)
-	b, err := log.Parse(append([]byte(nil), v...))
+	b, err := log.Parse(stored)
 	if err == nil && b.LastOffset() != last {
 		err = fmt.Errorf("%w: batch ends at %d under key for %d", log.ErrCorruptBatch, b.LastOffset(), last)
 	}
