@@ -18,7 +18,8 @@ import (
 const cairnMaxPollRecords = 10_000
 
 // cairnSystem is Cairn as its README shows it: a Broker, one Producer
-// used with Produce and promises, and a Consumer per partition.
+// used with Produce and promises, and a Consumer per partition that
+// recycles each Poll's records once it has used them.
 type cairnSystem struct {
 	b    *cairn.Broker
 	prod *producer.Producer
@@ -50,7 +51,7 @@ func openCairn(ctx context.Context, dir string, partitions int, durable, lowLate
 	}
 	_ = lowLatency // the defaults are already the low-latency configuration
 	return &cairnSystem{b: b, prod: prod, opts: fmt.Sprintf(
-		"Durability=%s; producer defaults (Produce with promises, Linger 0, BatchBytes 128 KiB, no compression, idempotent); consumer per partition, MaxPollRecords %d",
+		"Durability=%s; producer defaults (Produce with promises, Linger 0, BatchBytes 128 KiB, no compression, idempotent); consumer per partition (Poll, Fetches.Recycle), MaxPollRecords %d",
 		bo.Durability, cairnMaxPollRecords)}, nil
 }
 
@@ -123,6 +124,7 @@ func (c *cairnSystem) consume(ctx context.Context, p, n int) error {
 			touch(r.Key, r.Value)
 		}
 		got += len(f.Records)
+		f.Recycle()
 	}
 	return nil
 }
@@ -145,6 +147,7 @@ func (c *cairnSystem) tail(ctx context.Context, p int, ready chan<- struct{}, ea
 		for _, r := range f.Records {
 			each(r.Value)
 		}
+		f.Recycle()
 	}
 }
 

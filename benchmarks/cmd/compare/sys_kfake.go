@@ -48,7 +48,7 @@ func openKfake(_ context.Context, partitions int, lowLatency bool) (*kfakeSystem
 		return nil, err
 	}
 	return &kfakeSystem{cluster: cluster, prod: prod, opts: opts, desc: fmt.Sprintf(
-		"1 in-memory broker over loopback TCP; kgo defaults (acks=all, idempotent, key partitioner) with ProducerLinger(%v), NoCompression; Produce with promises + Flush; a consuming client per partition (PollFetches)",
+		"1 in-memory broker over loopback TCP; kgo defaults (acks=all, idempotent, key partitioner) with ProducerLinger(%v), NoCompression; Produce with promises + Flush; a consuming client per partition (PollFetches, WithPools and Record.Recycle)",
 		linger)}, nil
 }
 
@@ -95,10 +95,24 @@ func (k *kfakeSystem) produce(ctx context.Context, src *source, p, n int, stop <
 }
 
 func (k *kfakeSystem) newConsumer(p int) (*kgo.Client, error) {
-	return kgo.NewClient(append(k.opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+	return kgo.NewClient(append(k.opts, kgo.WithPools(new(kgoRecordPool)), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
 		topicName: {int32(p): kgo.NewOffset().AtStart()},
 	}))...)
 }
+
+// kgoRecordPool is kgo's PoolRecords: with it, and each record recycled
+// once used, kgo decodes fetched records into recycled slices, as Cairn's
+// consumer does with Fetches.Recycle.
+type kgoRecordPool struct{ p sync.Pool }
+
+func (k *kgoRecordPool) GetRecords(n int) []kgo.Record {
+	if s, ok := k.p.Get().(*[]kgo.Record); ok && cap(*s) >= n {
+		return (*s)[:0]
+	}
+	return make([]kgo.Record, 0, n)
+}
+
+func (k *kgoRecordPool) PutRecords(s []kgo.Record) { k.p.Put(&s) }
 
 func (k *kfakeSystem) consume(ctx context.Context, p, n int) error {
 	cl, err := k.newConsumer(p)
@@ -115,6 +129,7 @@ func (k *kfakeSystem) consume(ctx context.Context, p, n int) error {
 		fs.EachRecord(func(r *kgo.Record) {
 			touch(r.Key, r.Value)
 			got++
+			r.Recycle()
 		})
 	}
 	return nil
@@ -135,7 +150,10 @@ func (k *kfakeSystem) tail(ctx context.Context, p int, ready chan<- struct{}, ea
 		if err := fs.Err0(); err != nil {
 			return err
 		}
-		fs.EachRecord(func(r *kgo.Record) { each(r.Value) })
+		fs.EachRecord(func(r *kgo.Record) {
+			each(r.Value)
+			r.Recycle()
+		})
 	}
 }
 
