@@ -122,7 +122,7 @@ func batchConsume(br *cairn.Broker, bg *activity, topic string, partitions int) 
 	start, cpu0 := time.Now(), processCPU()
 	errs := make(chan error, partitions)
 	for p := range int32(partitions) {
-		go func() { errs <- consumeAll(ctx, br, topic, p) }()
+		go func() { errs <- consumeAll(ctx, br, topic, p, false) }()
 	}
 	for range partitions {
 		if err := <-errs; err != nil {
@@ -136,7 +136,10 @@ func batchConsume(br *cairn.Broker, bg *activity, topic string, partitions int) 
 	return batchPhase{wall: wall, cpu: processCPU() - cpu0}, nil
 }
 
-func consumeAll(ctx context.Context, br *cairn.Broker, topic string, p int32) error {
+// consumeAll reads partition p of topic from offset 0 to its high
+// watermark with a consumer, checking offsets and touching every key and
+// value; with recycle it recycles each Poll once it is read.
+func consumeAll(ctx context.Context, br *cairn.Broker, topic string, p int32, recycle bool) error {
 	_, end, err := br.Watermarks(topic, p)
 	if err != nil {
 		return err
@@ -147,6 +150,7 @@ func consumeAll(ctx context.Context, br *cairn.Broker, topic string, p int32) er
 		return err
 	}
 	defer cons.Close()
+	sum := 0
 	for next := int64(0); next < end; {
 		f, err := cons.Poll(ctx)
 		if err != nil {
@@ -159,8 +163,15 @@ func consumeAll(ctx context.Context, br *cairn.Broker, topic string, p int32) er
 			if r.Offset != next || len(r.Value) != valueSize {
 				return fmt.Errorf("%s/%d: record at %d, want %d", topic, p, r.Offset, next)
 			}
+			sum += touch(r.Key, r.Value)
 			next++
 		}
+		if recycle {
+			f.Recycle()
+		}
+	}
+	if sum == 0 && end > 0 {
+		return fmt.Errorf("%s/%d: nothing touched", topic, p)
 	}
 	return nil
 }

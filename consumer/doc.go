@@ -20,4 +20,23 @@
 // Records of a partition come in offset order, each once, unless Seek moves
 // back. Pause and Resume stop and restart partitions. A position outside
 // the log (after retention, say) is reset as Options.OnOutOfRange says.
+//
+// A loop that is done with each Poll's records before the next Poll can
+// recycle them, so later Polls decode into the same memory instead of
+// allocating about 260 bytes per 100-byte record for the garbage collector
+// (Cairn's records live outside the Go heap, so its heap is small and the
+// collector would run often):
+//
+//	for {
+//		f, err := c.Poll(ctx)
+//		if err != nil { ... }
+//		for _, rec := range f.Records {
+//			handle(rec) // must not keep rec, its Key, Value or Headers
+//		}
+//		f.Recycle()
+//	}
+//
+// BenchmarkConsume in benchmarks/ measures such a loop at 1.5 times the
+// records per second of one that does not recycle on one partition, and
+// 2.2 times on eight (2 cores; the collector competes for them).
 package consumer
