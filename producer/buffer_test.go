@@ -67,3 +67,57 @@ func TestBufferClose(t *testing.T) {
 	b.release(5, 1)
 	require.NoError(t, b.waitEmpty(context.Background()))
 }
+
+// grow never shrinks the array, doubles it when more than half of it is
+// pending, and copies only the pending records, in order.
+func TestGrowSizes(t *testing.T) {
+	p := &Producer{opts: Options{MaxBufferedRecords: 100}}
+	for _, c := range []struct{ cap, head, want int }{
+		{0, 0, 64},        // first record
+		{64, 0, 128},      // all pending
+		{1000, 400, 2000}, // 600 pending: double
+		{1000, 500, 1000}, // half pending: as large
+		{1000, 990, 1000}, // 10 pending: not smaller
+		{1000, 499, 2000}, // 501 pending
+		{100, 90, 100},    // 10 pending: the old size, above the least of 64
+	} {
+		q := make([]pending, c.cap)
+		for i := range q {
+			q[i].size = i
+		}
+		pt := &part{p: p, q: q, head: c.head}
+		before := p.queueCap.Load()
+		pt.grow()
+		require.Equal(t, c.want, cap(pt.q), "cap %d head %d", c.cap, c.head)
+		require.Equal(t, 0, pt.head)
+		require.Len(t, pt.q, c.cap-c.head)
+		for i, r := range pt.q {
+			require.Equal(t, c.head+i, r.size)
+		}
+		require.Equal(t, int64(c.want-c.cap), p.queueCap.Load()-before)
+	}
+}
+
+// An empty queue keeps its array through the idle moment unless the
+// producer's arrays together exceed four times MaxBufferedRecords and the
+// array is larger than maxIdleQueue.
+func TestIdleQueueKept(t *testing.T) {
+	for _, c := range []struct {
+		cap, total int
+		kept       bool
+	}{
+		{maxIdleQueue * 2, 4 * 100_000, true},    // within the bound
+		{maxIdleQueue * 2, 4*100_000 + 1, false}, // over it
+		{maxIdleQueue, 10 * 100_000, true},       // small arrays always stay
+	} {
+		p := &Producer{opts: Options{MaxBufferedRecords: 100_000}}
+		p.queueCap.Store(int64(c.total))
+		pt := &part{p: p, q: make([]pending, 5, c.cap), head: 5}
+		batch, _, _ := pt.next(1 << 20)
+		require.Empty(t, batch)
+		require.Equal(t, c.kept, pt.q != nil, "cap %d, producer total %d", c.cap, c.total)
+		if !c.kept {
+			require.Equal(t, int64(c.total-c.cap), p.queueCap.Load())
+		}
+	}
+}

@@ -56,6 +56,7 @@ type Producer struct {
 
 	buf      buffer
 	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
+	queueCap atomic.Int64 // entries in all partitions' pending arrays (see maxIdleQueue)
 
 	// closeMu guards closing, which makes Close run once. Produce takes
 	// no lock: the buffer tells it (and Close) whether it got in before
