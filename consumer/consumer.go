@@ -152,7 +152,8 @@ func (c *Consumer) refresh(force bool) {
 }
 
 // Fetches is what one Poll returns: records in per-partition order, and the
-// partitions that failed.
+// partitions that failed. The records are the caller's to keep, unless it
+// hands their memory back with Recycle.
 type Fetches struct {
 	Records []*Record
 	Errors  []*FetchError
