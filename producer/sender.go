@@ -118,10 +118,15 @@ func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) 
 		pt.firstAt = time.Now()
 	}
 	pend := pt.q[pt.head:]
-	n := 0
-	for n < len(pend) && (n == 0 || size+pend[n].size <= limit) {
-		size += pend[n].size
-		n++
+	n := len(pend)
+	if size = pt.bytes; size > limit && n > 1 {
+		// Not all of it: count what fits. (All of it, the common case
+		// when the sender keeps up, needs no walk under the lock.)
+		n, size = 0, 0
+		for n < len(pend) && (n == 0 || size+pend[n].size <= limit) {
+			size += pend[n].size
+			n++
+		}
 	}
 	batch = pt.spare(n)
 	taken := pend[:n:n]
