@@ -124,7 +124,7 @@ func (p *Partition) read(buf []byte, into bool, offset int64, maxBytes int) (Fet
 		if len(f.Batches) > 0 && total+len(v) > maxBytes {
 			break
 		}
-		var stored []byte
+		var b log.Batch
 		if into {
 			if cap(buf)-len(buf) < len(v) {
 				// A new, larger buffer rather than append's grow, which
@@ -134,11 +134,10 @@ func (p *Partition) read(buf []byte, into bool, offset int64, maxBytes int) (Fet
 			}
 			n := len(buf)
 			buf = append(buf, v...)
-			stored = buf[n:len(buf):len(buf)]
+			b, err = p.checkStored(it.Key(), buf[n:len(buf):len(buf)])
 		} else {
-			stored = append([]byte(nil), v...)
+			b, err = p.parseStored(it.Key(), v)
 		}
-		b, err := p.parseStored(it.Key(), stored)
 		if err != nil {
 			return f, buf, err
 		}
@@ -151,8 +150,16 @@ func (p *Partition) read(buf []byte, into bool, offset int64, maxBytes int) (Fet
 	return f, buf, nil
 }
 
-// parseStored checks a batch copied out of the iterator against its key.
-func (p *Partition) parseStored(key, stored []byte) (log.Batch, error) {
+// parseStored copies a stored batch out of the iterator (or Get) and
+// checks it against its key: v is Pebble's memory, valid only until the
+// iterator moves.
+func (p *Partition) parseStored(key, v []byte) (log.Batch, error) {
+	return p.checkStored(key, append([]byte(nil), v...))
+}
+
+// checkStored parses a batch already copied out of Pebble and checks it
+// against its key.
+func (p *Partition) checkStored(key, stored []byte) (log.Batch, error) {
 	last, _ := log.DataKeyOffset(key)
 	b, err := log.Parse(stored)
 	if err == nil && b.LastOffset() != last {
