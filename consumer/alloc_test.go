@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/consumer"
+	"github.com/cairnlog/cairn/partition"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,4 +78,53 @@ func TestPollAllocations(t *testing.T) {
 	// Recycled, a Poll reuses the memory of the records and batches of
 	// earlier Polls: what it allocates is bookkeeping, not records.
 	require.LessOrEqual(t, recycledBytes, manyBytes/50, "bytes of a recycled Poll of 8,000 records")
+}
+
+// flipCtx is done from the start, but its Err says so only on every other
+// call: Poll's first check passes, so Poll fetches, finds nothing and
+// waits, and the wait ends at once with Err's second answer. (Through
+// bgBroker, the fetch does not ask it.)
+type flipCtx struct {
+	context.Context
+	done  chan struct{}
+	calls int
+}
+
+func (f *flipCtx) Done() <-chan struct{} { return f.done }
+
+func (f *flipCtx) Err() error {
+	if f.calls++; f.calls%2 == 1 {
+		return nil
+	}
+	return context.Canceled
+}
+
+// A Poll that finds nothing on its one partition and waits allocates
+// nothing: a tailing consumer waits once per append.
+func TestWaitingPollAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates; .ci/run runs this test again without -race")
+	}
+	b := newBroker(t, map[string]int{"a": 1})
+	c := newConsumer(t, bgBroker{b}, &consumer.Options{Partitions: map[string][]int32{"a": {0}}})
+	fc := &flipCtx{Context: context.Background(), done: make(chan struct{})}
+	close(fc.done)
+	poll := func() {
+		_, err := c.Poll(fc)
+		require.ErrorIs(t, err, context.Canceled)
+	}
+	poll() // resolves the start position
+	require.Zero(t, testing.AllocsPerRun(100, poll))
+}
+
+// bgBroker fetches with a background context, so that only the consumer
+// itself asks Poll's context whether it is done.
+type bgBroker struct{ *cairn.Broker }
+
+func (b bgBroker) Fetch(_ context.Context, topic string, p int32, offset int64, maxBytes int) (partition.Fetch, error) {
+	return b.Broker.Fetch(context.Background(), topic, p, offset, maxBytes)
+}
+
+func (b bgBroker) FetchInto(_ context.Context, buf []byte, topic string, p int32, offset int64, maxBytes int) (partition.Fetch, []byte, error) {
+	return b.Broker.FetchInto(context.Background(), buf, topic, p, offset, maxBytes)
 }

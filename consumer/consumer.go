@@ -246,15 +246,36 @@ func (c *Consumer) check(ctx context.Context) error {
 // waitAny blocks until a partition changes, the consumer is woken, the
 // metadata interval passes (with subscriptions), or ctx is done.
 func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake chan struct{}) error {
+	var tick <-chan time.Time
+	if len(c.opts.Topics) > 0 || c.gm != nil {
+		t := time.NewTimer(c.opts.MetadataInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	if len(chans) <= 1 {
+		// One partition (or none): a plain select, which allocates
+		// nothing, where reflect.Select allocates on every wait. A nil
+		// channel never fires.
+		var part <-chan struct{}
+		if len(chans) == 1 {
+			part = chans[0]
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		case <-tick:
+		case <-part:
+		}
+		return nil
+	}
 	cases := slices.Grow(c.cases[:0], len(chans)+3)
 	defer func() { clear(cases); c.cases = cases[:0] }() // keep no channel alive
 	cases = append(cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(wake)})
-	if len(c.opts.Topics) > 0 || c.gm != nil {
-		t := time.NewTimer(c.opts.MetadataInterval)
-		defer t.Stop()
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)})
+	if tick != nil {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(tick)})
 	}
 	for _, ch := range chans {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})

@@ -37,10 +37,7 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 		if ch, err := c.b.Changed(cur.tp.Topic, cur.tp.Partition); err == nil {
 			chans = append(chans, ch)
 		}
-		if f.mem == nil {
-			f.mem = &fetchMem{}
-		}
-		recs, err := c.fetchPartition(ctx, &cur, c.opts.MaxPollRecords-len(f.Records), f.mem)
+		recs, err := c.fetchPartition(ctx, &cur, c.opts.MaxPollRecords-len(f.Records), &f.mem)
 		if len(recs) > 0 {
 			f.gens = append(f.gens, partGen{cur.tp, cur.gen})
 		}
@@ -48,11 +45,15 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 			f.Errors = append(f.Errors, &FetchError{Topic: cur.tp.Topic, Partition: cur.tp.Partition, Err: err})
 			continue
 		}
-		switch m := f.mem; {
+		switch {
 		case len(recs) == 0:
 		case f.Records == nil:
 			f.Records = recs // no copy for the first (often the only) partition
 		default: // several partitions: one pooled slice for them all
+			if f.mem == nil { // set by the slabs held for the records before; never nil here in practice
+				f.mem = &fetchMem{}
+			}
+			m := f.mem
 			if m.ptrs == nil {
 				m.ptrs = ptrsPool.Get().(*[]*Record)
 				*m.ptrs = append((*m.ptrs)[:0], f.Records...)
@@ -61,15 +62,13 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 			f.Records = *m.ptrs
 		}
 	}
-	if f.mem != nil && len(f.mem.slabs) == 0 {
-		f.mem = nil
-	}
 	return f, chans, wake
 }
 
 // fetchPartition reads from one cursor snapshot and, if no Seek moved the
-// cursor meanwhile, advances it past what it returns, which m then holds.
-func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, m *fetchMem) ([]*Record, error) {
+// cursor meanwhile, advances it past what it returns, which *m then holds
+// (allocated with the first records, so a Poll that waits allocates none).
+func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, m **fetchMem) ([]*Record, error) {
 	tp := snap.tp
 	offset := snap.offset
 	if !snap.resolved {
@@ -97,7 +96,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 			return nil, nil // the cursor's hold on s is lost: s is left to the GC
 		}
 		if s != nil {
-			m.hold(s)
+			hold(m, s)
 			if kept == nil {
 				s.release() // the cursor's hold
 			}
@@ -153,7 +152,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 		return nil, nil
 	}
 	if len(out) > 0 {
-		m.hold(s)
+		hold(m, s)
 	}
 	if kept == nil {
 		s.release() // the fetch's hold, now m's or nobody's

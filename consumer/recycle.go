@@ -67,10 +67,13 @@ type fetchMem struct {
 
 var ptrsPool = sync.Pool{New: func() any { return new([]*Record) }}
 
-// hold makes f one of s's holders.
-func (m *fetchMem) hold(s *slab) {
+// hold makes *m, allocated if nil, one of s's holders.
+func hold(m **fetchMem, s *slab) {
+	if *m == nil {
+		*m = &fetchMem{}
+	}
 	s.refs.Add(1)
-	m.slabs = append(m.slabs, s)
+	(*m).slabs = append((*m).slabs, s)
 }
 
 // Recycle gives the memory of f's records back to the consumer package
