@@ -28,18 +28,12 @@ func TestReadInto(t *testing.T) {
 	requireSameBatches(t, want, got)
 	require.Greater(t, cap(buf), cap(small))
 
-	// Into the returned buffer: everything fits, nothing is allocated.
+	// Into the returned buffer: everything fits, so it is reused.
 	base := unsafe.SliceData(buf)
 	got, again, err := p.ReadInto(buf[:0], 0, 1<<20)
 	require.NoError(t, err)
 	requireSameBatches(t, want, got)
 	require.Equal(t, base, unsafe.SliceData(again), "a buffer large enough is reused")
-	allocs := testing.AllocsPerRun(10, func() {
-		_, again, err = p.ReadInto(again[:0], 0, 1<<20)
-	})
-	require.NoError(t, err)
-	read := testing.AllocsPerRun(10, func() { _, err = p.Read(0, 1<<20) })
-	require.Less(t, allocs, read-5, "ReadInto %v allocations against Read's %v", allocs, read)
 
 	// Reading from inside a batch, past the end, and with bad input gives
 	// what Read gives.
@@ -53,6 +47,30 @@ func TestReadInto(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 	_, _, err = p.ReadInto(nil, 0, -1)
 	require.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+// A read into a buffer that holds the batches allocates for none of them:
+// at least one allocation fewer per batch than Read, which copies each
+// batch into its own slice (6 against 16 for 10 batches when written).
+func TestReadIntoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates (sync.Pool drops items at random); .ci/run runs this test again without -race")
+	}
+	p := newPartition(t, false)
+	const batches = 10
+	for i := range batches {
+		_, err := p.Append(ctx, recs(5+i*7, fmt.Sprint(i)))
+		require.NoError(t, err)
+	}
+	_, buf, err := p.ReadInto(nil, 0, 1<<20)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(10, func() {
+		_, buf, err = p.ReadInto(buf[:0], 0, 1<<20)
+	})
+	require.NoError(t, err)
+	read := testing.AllocsPerRun(10, func() { _, err = p.Read(0, 1<<20) })
+	require.NoError(t, err)
+	require.LessOrEqual(t, allocs, read-batches, "ReadInto %v allocations against Read's %v", allocs, read)
 }
 
 func requireSameBatches(t *testing.T, want, got Fetch) {
