@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +26,10 @@ const kafkaRecords = 200_000
 // 16-byte keys to a topic of 8 partitions (Produce with promises, then
 // Flush), then consume them all back with a fresh client. It reports
 // records/s for both, the ratios cairn/kfake, and the process CPU time
-// per record of each phase (client and server together).
+// per record of each phase (client and server together). The clients
+// run under the pprof labels system=cairn|kfake and phase=produce|consume
+// (the servers' goroutines do not inherit them), so a -cpuprofile tells
+// the client's work against each server apart.
 func BenchmarkKafkaClient(b *testing.B) {
 	ctx := context.Background()
 	value := make([]byte, valueSize)
@@ -38,11 +42,11 @@ func BenchmarkKafkaClient(b *testing.B) {
 		fakeAddr, stopFake := startKfake(b)
 		b.StartTimer()
 		runCairn := func() {
-			p, c := kafkaRound(ctx, b, addr, value, &cpu[0])
+			p, c := kafkaRound(ctx, b, "cairn", addr, value, &cpu[0])
 			cairnProduce, cairnConsume = cairnProduce+p, cairnConsume+c
 		}
 		runFake := func() {
-			p, c := kafkaRound(ctx, b, fakeAddr, value, &cpu[1])
+			p, c := kafkaRound(ctx, b, "kfake", fakeAddr, value, &cpu[1])
 			fakeProduce, fakeConsume = fakeProduce+p, fakeConsume+c
 		}
 		if round%2 == 0 { // alternate which goes first: neither always runs in the warmer process
@@ -86,7 +90,18 @@ func processCPU() time.Duration {
 
 // kafkaRound produces and consumes the workload against one cluster,
 // adding the process CPU time of each phase to cpu.
-func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte, cpu *[2]time.Duration) (produce, consume time.Duration) {
+func kafkaRound(ctx context.Context, b *testing.B, system, addr string, value []byte, cpu *[2]time.Duration) (produce, consume time.Duration) {
+	pprof.Do(ctx, pprof.Labels("system", system, "phase", "produce"), func(ctx context.Context) {
+		produce = kafkaProduce(ctx, b, addr, value, &cpu[0])
+	})
+	pprof.Do(ctx, pprof.Labels("system", system, "phase", "consume"), func(ctx context.Context) {
+		consume = kafkaConsume(ctx, b, addr, &cpu[1])
+	})
+	return produce, consume
+}
+
+// kafkaProduce produces the workload with a new client.
+func kafkaProduce(ctx context.Context, b *testing.B, addr string, value []byte, cpu *time.Duration) time.Duration {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topicName))
 	if err != nil {
 		b.Fatal(err)
@@ -108,21 +123,25 @@ func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte, cp
 	if err := cl.Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
-	produce = time.Since(start)
-	cpu[0] += processCPU() - cpuStart
+	produce := time.Since(start)
+	*cpu += processCPU() - cpuStart
 	select {
 	case err := <-errc:
 		b.Fatal(err)
 	default:
 	}
+	return produce
+}
 
+// kafkaConsume consumes the workload from the start with a new client.
+func kafkaConsume(ctx context.Context, b *testing.B, addr string, cpu *time.Duration) time.Duration {
 	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topicName),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cons.Close()
-	start, cpuStart = time.Now(), processCPU()
+	start, cpuStart := time.Now(), processCPU()
 	for got := 0; got < kafkaRecords; {
 		fs := cons.PollFetches(ctx)
 		if err := fs.Err(); err != nil {
@@ -130,9 +149,9 @@ func kafkaRound(ctx context.Context, b *testing.B, addr string, value []byte, cp
 		}
 		got += fs.NumRecords()
 	}
-	consume = time.Since(start)
-	cpu[1] += processCPU() - cpuStart
-	return produce, consume
+	consume := time.Since(start)
+	*cpu += processCPU() - cpuStart
+	return consume
 }
 
 func startCairnKafka(b *testing.B) (string, func()) {
