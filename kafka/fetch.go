@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cairnlog/cairn"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -15,6 +17,11 @@ import (
 // to MaxWaitMillis for MinBytes, woken by appends to the requested
 // partitions (no polling). Fetch sessions are answered as "no session"
 // (session id 0), so clients send full requests.
+//
+// The batches are copied out of Pebble into one pooled buffer, which goes
+// back to the pool once the answer is written: a fetch allocated its
+// bytes twice (a copy per batch, then one per partition joining them),
+// megabytes per fetch for the GC to collect while the client decoded.
 func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)
 	if req.Version >= 7 && req.SessionID != 0 {
@@ -22,10 +29,13 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
 	}
+	buf := fetchBufs.Get().(*[]byte)
+	c.afterWrite(func() { putFetchBuf(buf) })
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	for {
 		chans := c.s.changed(req)
-		resp, bytes, failed := c.s.fetchOnce(ctx, req)
+		*buf = (*buf)[:0] // an answer not sent: its batches are not needed
+		resp, bytes, failed := c.s.fetchOnce(ctx, req, buf)
 		if bytes >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
 			return resp, nil
 		}
@@ -49,9 +59,23 @@ func (s *Server) changed(req *kmsg.FetchRequest) []<-chan struct{} {
 	return out
 }
 
-// fetchOnce reads every requested partition once. failed reports a
-// partition error, which is answered at once.
-func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
+// fetchBufs holds the buffers fetches copy batches into (see handleFetch).
+var fetchBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledFetch keeps an outsized fetch's buffer out of the pool.
+const maxPooledFetch = 16 << 20
+
+func putFetchBuf(buf *[]byte) {
+	if cap(*buf) <= maxPooledFetch {
+		*buf = (*buf)[:0]
+		fetchBufs.Put(buf)
+	}
+}
+
+// fetchOnce reads every requested partition once, copying batches into
+// buf, which it extends (or replaces with a larger buffer). failed
+// reports a partition error, which is answered at once.
+func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]byte) (*kmsg.FetchResponse, int, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	total, failed := 0, false
 	maxBytes := int(req.MaxBytes)
@@ -70,7 +94,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 				rt.Partitions = append(rt.Partitions, s.watermarksOnly(rp, t.Topic))
 				continue
 			}
-			f, err := s.b.Fetch(ctx, t.Topic, p.Partition, p.FetchOffset, max(limit, 0))
+			start := len(*buf)
+			f, grown, err := s.b.FetchInto(ctx, *buf, t.Topic, p.Partition, p.FetchOffset, max(limit, 0))
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = f.HighWatermark, f.HighWatermark, f.LogStart
 			if err != nil {
 				rp.ErrorCode = code(err)
@@ -81,16 +106,20 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 				}
 			}
 			switch n := f.Bytes(); {
-			case len(f.Batches) == 1:
-				rp.RecordBatches = f.Batches[0].Bytes() // already a private copy
+			case n == 0:
+			case unsafe.SliceData(grown) == unsafe.SliceData(*buf):
+				rp.RecordBatches = grown[start:len(grown):len(grown)] // the batches, one after another
 				total += n
-			case n > 0:
+			default:
+				// buf was too small: the first batches are in it, the
+				// rest in the larger buffer, which later fetches use.
 				rp.RecordBatches = make([]byte, 0, n)
 				for _, b := range f.Batches {
 					rp.RecordBatches = append(rp.RecordBatches, b.Bytes()...)
 				}
 				total += n
 			}
+			*buf = grown
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)

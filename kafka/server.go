@@ -168,25 +168,32 @@ type conn struct {
 	w        *bufio.Writer
 
 	// finish collects work the current request leaves for the writer
-	// (produce's fsync waits); out carries answers to the writer in
-	// request order.
+	// before its answer (produce's fsync waits), sent work for after it
+	// (a fetch's buffer going back to the pool); out carries answers to
+	// the writer in request order.
 	finish []func()
+	sent   []func()
 	out    chan reply
 
 	wbuf []byte // owned by the writer: see write
 }
 
 // reply is an answer queued for the writer: finish runs first (it may
-// fill in error codes), then resp, if any, is sent.
+// fill in error codes), then resp, if any, is sent, then sent runs.
 type reply struct {
 	h      header
 	resp   kmsg.Response
 	flex   bool
 	finish []func()
+	sent   []func()
 }
 
 // after queues f to run on the writer before this request's answer.
 func (c *conn) after(f func()) { c.finish = append(c.finish, f) }
+
+// afterWrite queues f to run on the writer once this request's answer is
+// written (or dropped): it frees what the answer uses.
+func (c *conn) afterWrite(f func()) { c.sent = append(c.sent, f) }
 
 // maxInFlight bounds the answers a connection queues, as Kafka bounds a
 // client's in-flight requests.
@@ -224,12 +231,14 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 		for _, f := range r.finish {
 			f()
 		}
-		if r.resp == nil || broken {
-			continue
+		if r.resp != nil && !broken {
+			if err := c.write(r.h, r.resp, r.flex); err != nil {
+				broken = true
+				c.nc.Close() // the reader fails and stops
+			}
 		}
-		if err := c.write(r.h, r.resp, r.flex); err != nil {
-			broken = true
-			c.nc.Close() // the reader fails and stops
+		for _, f := range r.sent {
+			f()
 		}
 	}
 }
@@ -306,10 +315,10 @@ func (c *conn) serveOne() error {
 		return errDrop
 	}
 	resp, err := api.fn(c.s.ctx, c, req)
-	finish := c.finish
-	c.finish = nil
+	finish, sent := c.finish, c.sent
+	c.finish, c.sent = nil, nil
 	if err != nil {
-		c.out <- reply{finish: finish}
+		c.out <- reply{finish: finish, sent: sent}
 		return err
 	}
 	if resp != nil { // nil: acks=0 produce, no answer
@@ -318,7 +327,7 @@ func (c *conn) serveOne() error {
 	// ApiVersions answers with a v0 response header even when flexible, so
 	// clients can read it before they know our versions.
 	flex := req.IsFlexible() && h.key != kmsg.ApiVersions.Int16()
-	c.out <- reply{h: h, resp: resp, flex: flex, finish: finish}
+	c.out <- reply{h: h, resp: resp, flex: flex, finish: finish, sent: sent}
 	return nil
 }
 
