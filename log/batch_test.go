@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,3 +195,58 @@ func TestKeys(t *testing.T) {
 }
 
 func crcOf(b []byte) uint32 { return checksum(b) }
+
+// Validate's record walk reads varints of every length as the full
+// decoder does: one to ten bytes, the tenth at most 1; longer or cut
+// short is corrupt. Each field of a record gets each encoding in turn,
+// and Validate and ValidRecords must give the same verdict.
+func TestValidateVarintsAsRecords(t *testing.T) {
+	// uvarintBytes encodes u in exactly n bytes (padding with 0x80 groups).
+	uvarintBytes := func(u uint64, n int) []byte {
+		out := make([]byte, 0, n)
+		for i := 0; i < n-1; i++ {
+			out = append(out, byte(u&0x7f)|0x80)
+			u >>= 7
+		}
+		return append(out, byte(u))
+	}
+	zz := func(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
+	encodings := func(v int64) map[string][]byte {
+		out := map[string][]byte{"overflow": append(bytes.Repeat([]byte{0xff}, 9), 0x02),
+			"eleven bytes": append(bytes.Repeat([]byte{0x80}, 10), 0x00),
+			"cut short":    {0x80}}
+		for n := 1; n <= 10; n++ {
+			if n > 1 || zz(v) < 0x80 {
+				out[fmt.Sprintf("%d bytes", n)] = uvarintBytes(zz(v), n)
+			}
+		}
+		return out
+	}
+	// fields of one record at offset delta 0: attributes, timestamp delta,
+	// offset delta, key length, key, value length, value, header count.
+	fields := [][]byte{{0}, {2}, {0}, {2}, []byte("k"), {4}, []byte("vv"), {0}}
+	values := map[int]int64{1: 1, 2: 0, 3: 1, 5: 2, 7: 0}
+	for _, f := range []int{1, 2, 3, 5, 7} {
+		for name, enc := range encodings(values[f]) {
+			rec := slices.Clone(fields)
+			rec[f] = enc
+			body := bytes.Join(rec, nil)
+			if name == "cut short" {
+				body = append(bytes.Join(rec[:f], nil), enc...) // the record ends inside the varint
+			}
+			records := append(uvarintBytes(zz(int64(len(body))), 1+len(body)/64), body...)
+			raw, err := Encode(nil, []Record{{Value: []byte("x")}}, None, nil, time.UnixMilli(1))
+			require.NoError(t, err)
+			raw = append(raw[:HeaderSize], records...)
+			binary.BigEndian.PutUint32(raw[offLength:], uint32(len(raw)-lengthOverhead))
+			binary.BigEndian.PutUint32(raw[offCRC:], crcOf(raw))
+			b, err := Parse(raw)
+			require.NoError(t, err)
+			_, full := b.ValidRecords(nil)
+			require.Equal(t, full == nil, b.Validate() == nil, "field %d, %s: the full decoder says %v", f, name, full)
+			if strings.HasSuffix(name, "bytes") && name != "eleven bytes" {
+				require.NoError(t, full, "field %d, %s", f, name)
+			}
+		}
+	}
+}
