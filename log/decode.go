@@ -162,21 +162,21 @@ func checkRecords(body []byte, n int) error {
 		}
 		q = skipBytes(rec, skipBytes(rec, q)) // key, value
 		u, q = uvarintAt(rec, q)
-		if nh := zigzag(u); q < 0 || nh < 0 || nh > int64(len(rec)-q) {
+		nh := zigzag(u)
+		if q < 0 || nh < 0 || nh > int64(len(rec)-q) {
 			return corrupt("record %d: %v", i, errShort)
-		} else {
-			for range nh {
-				u, k := uvarintAt(rec, q)
-				kl := zigzag(u)
-				if k < 0 || kl < -1 || kl > int64(len(rec)-k) {
-					q = -1
-					break
-				}
-				if kl <= 0 || kl > MaxHeaderKeyLen {
-					return corrupt("record %d: %v", i, ErrInvalidHeader)
-				}
-				q = skipBytes(rec, k+int(kl)) // the header's value
+		}
+		for range nh {
+			u, k := uvarintAt(rec, q)
+			kl := zigzag(u)
+			if k < 0 || kl < -1 || kl > int64(len(rec)-k) {
+				q = -1
+				break
 			}
+			if kl <= 0 || kl > MaxHeaderKeyLen {
+				return corrupt("record %d: %v", i, ErrInvalidHeader)
+			}
+			q = skipBytes(rec, k+int(kl)) // the header's value
 		}
 		if q != len(rec) {
 			return corrupt("record %d: %v", i, errShort)
