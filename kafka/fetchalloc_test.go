@@ -89,7 +89,7 @@ func TestFetchAllocations(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perByte := float64(after.TotalAlloc-before.TotalAlloc) / float64(fetches*served)
 	t.Logf("%.3f bytes allocated per byte served (%d-byte answers)", perByte, served)
-	require.Less(t, perByte, 0.05)
+	require.Less(t, perByte, 0.1) // 0.044 when written; 2.17 before the pooled buffers
 
 	// The last answer still holds every batch of both partitions.
 	resp := kmsg.NewPtrFetchResponse()
