@@ -288,7 +288,9 @@ func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake ch
 
 // Records iterates over records as Poll returns them, until ctx is done
 // or the consumer closes; that last error, and partition errors, are
-// yielded with a nil record. Breaking out of the loop is fine.
+// yielded with a nil record, a Poll's errors before its records. Breaking
+// out of the loop is fine, at a record or at an error: the records a Poll
+// returned that the loop did not take come again with the next Poll.
 func (c *Consumer) Records(ctx context.Context) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		for {
@@ -299,6 +301,7 @@ func (c *Consumer) Records(ctx context.Context) iter.Seq2[*Record, error] {
 			}
 			for _, e := range f.Errors {
 				if !yield(nil, e) {
+					c.rewind(f, f.Records) // the Poll's records were not yielded
 					return
 				}
 			}

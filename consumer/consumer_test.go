@@ -287,6 +287,32 @@ func TestRecordsIterator(t *testing.T) {
 	require.ErrorIs(t, last, context.DeadlineExceeded)
 }
 
+// Breaking out of Records at a partition's error loses nothing: the
+// records the same Poll read from other partitions come with the next
+// Poll. (They were skipped: the cursors had moved past them.)
+func TestRecordsBreakAtError(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 2})
+	appendN(t, b, "t", 0, 5, "v")
+	c := newConsumer(t, b, &consumer.Options{Partitions: map[string][]int32{"t": {0, 1}},
+		OnOutOfRange: consumer.ResetError})
+	require.NoError(t, c.Seek("t", 1, consumer.At(100))) // past the end: an error
+	for rec, err := range c.Records(ctx) {
+		require.Nil(t, rec, "the error comes first")
+		var pe *consumer.FetchError
+		require.ErrorAs(t, err, &pe)
+		require.Equal(t, int32(1), pe.Partition)
+		break
+	}
+	pos, err := c.Position(ctx, "t", 0)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), pos, "partition 0's records were not yielded")
+	require.NoError(t, c.Seek("t", 1, consumer.At(0)))
+	f, err := c.Poll(ctx)
+	require.NoError(t, err)
+	require.Empty(t, f.Errors)
+	require.Len(t, f.Records, 5)
+}
+
 func TestCloseWakesPoll(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
 	c := newConsumer(t, b, &consumer.Options{Topics: []string{"t"}})
