@@ -110,6 +110,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 		fetch, s.data, err = fi.FetchInto(ctx, s.data[:0], tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
 	} else {
 		fetch, err = c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
+		s.external = true
 	}
 	if err != nil {
 		s.release()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cairnlog/cairn/partition"
 )
@@ -26,22 +27,29 @@ type slab struct {
 	// refs counts the slab's holders: the fetch that filled it until its
 	// records are handed out or the cursor keeps the rest in its buf, and
 	// each Fetches that returned some of them. At zero it is reused.
-	// A holder the consumer loses track of (a Seek dropping a cursor's
-	// buf) never releases: the slab is then left to the garbage collector,
-	// which is always safe.
+	// A holder the consumer loses track of (a Seek, a rewind, a reset or
+	// a rebalance dropping a cursor's buf) never releases: the slab is
+	// then left to the garbage collector, which is always safe.
 	refs atomic.Int32
 	// reused is set once the slab was recycled. Only then do fetches copy
 	// into data: a consumer whose Polls are not recycled gets each batch
 	// copied into memory of its exact size, not into a growing buffer
 	// that would allocate more than the batches take.
 	reused bool
+	// external is set when the records were decoded from batches outside
+	// data (a first fill, or a Broker without FetchInto): they then point
+	// into memory the pool must not keep alive.
+	external bool
 }
 
 var slabPool = sync.Pool{New: func() any { return new(slab) }}
 
 // maxPooledSlab keeps a slab from an outsized fetch out of the pool, so
-// one large read does not stay in memory for good.
+// one large read does not stay in memory for good. It bounds the batches'
+// bytes and the decoded records together.
 const maxPooledSlab = 64 << 20
+
+var recordSize = int(unsafe.Sizeof(Record{}))
 
 func getSlab() *slab {
 	s := slabPool.Get().(*slab)
@@ -50,10 +58,18 @@ func getSlab() *slab {
 }
 
 func (s *slab) release() {
-	if s.refs.Add(-1) == 0 && cap(s.data) <= maxPooledSlab {
-		s.reused = true
-		slabPool.Put(s)
+	if s.refs.Add(-1) != 0 {
+		return
 	}
+	if cap(s.data)+cap(s.recs)*recordSize+cap(s.ptrs)*8 > maxPooledSlab {
+		return // left to the garbage collector
+	}
+	if s.external {
+		clear(s.recs[:cap(s.recs)]) // drop the keys and values of memory not the slab's
+		s.external = false
+	}
+	s.reused = true
+	slabPool.Put(s)
 }
 
 // fetchMem is what a Fetches holds of pooled memory.
@@ -81,8 +97,10 @@ func hold(m **fetchMem, s *slab) {
 // Records slice, the Records, and the bytes of their keys, values and
 // headers. Nothing of f may be used after Recycle — copy what must be
 // kept first. Calling Recycle is optional: a Fetches that is not recycled
-// is ordinary memory for the garbage collector, as is one recycled while
-// some of its records still wait in the consumer for a later Poll.
+// is ordinary memory for the garbage collector. When a fetch's records
+// are split over several Polls (MaxPollRecords), their memory is reused
+// once every one of those Polls is recycled; until then Recycle only
+// lets go of f's share.
 //
 // A loop that handles each Poll's records before the next Poll can
 // recycle them and leave the garbage collector almost nothing to do: a

@@ -83,10 +83,11 @@ func (p *Partition) Read(offset int64, maxBytes int) (Fetch, error) {
 // ReadInto is Read copying the batches into buf's spare capacity instead
 // of fresh memory, for a reader that reuses one buffer from read to read
 // (the consumer's Fetches.Recycle). It returns the buffer to reuse next
-// time: buf extended by the copied batches, or, when they did not fit, a
-// larger buffer holding the batches that did not (the earlier ones stay
-// in buf, which the Fetch then still uses). The fetched batches alias the
-// buffers until they are reused.
+// time: buf extended by the copied batches, or, when they did not fit,
+// the last of the larger buffers it moved on to, holding the batches
+// copied since. A batch is never moved once copied, so the Fetch may use
+// buf and every buffer in between; only the returned one is worth
+// keeping. The fetched batches alias the buffers until they are reused.
 func (p *Partition) ReadInto(buf []byte, offset int64, maxBytes int) (Fetch, []byte, error) {
 	return p.read(buf, true, offset, maxBytes)
 }
