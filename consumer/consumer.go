@@ -398,12 +398,10 @@ func (c *Consumer) Position(ctx context.Context, topicName string, p int32) (int
 	if err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
-	if cur.gen == snap.gen && !cur.resolved {
-		cur.offset, cur.resolved = off, true
+	if at, ok := c.settle(&snap, off); ok {
+		return at, nil // a Poll may have resolved it first
 	}
-	c.mu.Unlock()
-	return off, nil
+	return off, nil // a Seek since: what was asked for, resolved
 }
 
 // Assignment returns the partitions the consumer reads, sorted.

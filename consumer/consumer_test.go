@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/cairnlog/cairn/consumer"
 	"github.com/cairnlog/cairn/partition"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -382,4 +384,48 @@ func TestPollKeepsDecodedRecords(t *testing.T) {
 	got = pollN(t, c, 5)
 	require.Equal(t, int64(95), got[0].Offset)
 	require.Equal(t, 2, cb.fetches)
+}
+
+// gatedBroker holds the first Watermarks call until gate closes, telling
+// entered when it starts; later calls pass.
+type gatedBroker struct {
+	*cairn.Broker
+	entered, gate chan struct{}
+	calls         atomic.Int32
+}
+
+func (g *gatedBroker) Watermarks(topic string, p int32) (int64, int64, error) {
+	if g.calls.Add(1) == 1 {
+		close(g.entered)
+		<-g.gate
+	}
+	return g.Broker.Watermarks(topic, p)
+}
+
+// Position and a Poll resolving Latest at the same time agree: the Poll
+// reads from the position Position returned, though the log grew before
+// the Poll's own lookup came back. (The Poll's later answer used to
+// replace it: Position said 5, the Poll read from 8.)
+func TestPositionAndPollAgreeOnLatest(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	appendN(t, b, "t", 0, 5, "old")
+	g := &gatedBroker{Broker: b, entered: make(chan struct{}), gate: make(chan struct{})}
+	c := newConsumer(t, g, &consumer.Options{Partitions: map[string][]int32{"t": {0}}, Start: consumer.Latest()})
+	polled := make(chan consumer.Fetches, 1)
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		f, err := c.Poll(pctx)
+		assert.NoError(t, err)
+		polled <- f
+	}()
+	<-g.entered // the Poll is resolving Latest
+	pos, err := c.Position(ctx, "t", 0)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), pos)
+	appendN(t, b, "t", 0, 3, "new")
+	close(g.gate)
+	f := <-polled
+	require.Len(t, f.Records, 3)
+	require.Equal(t, pos, f.Records[0].Offset)
 }

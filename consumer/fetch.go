@@ -76,8 +76,8 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 		if err != nil {
 			return nil, c.dropIfGone(tp, err)
 		}
-		offset = off
-		if !c.advance(snap, off, nil, 0, nil) {
+		var ok bool
+		if offset, ok = c.settle(snap, off); !ok {
 			return nil, nil
 		}
 		snap.resolved = true
@@ -159,6 +159,23 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 		s.release() // the fetch's hold, now m's or nobody's
 	}
 	return out, nil
+}
+
+// settle makes off the position of snap's unresolved start (Earliest,
+// Latest, a time), unless a Seek moved the cursor (false) or a concurrent
+// Position resolved it first: then that position stands, so Poll and
+// Position never disagree on where Latest was. It returns the position.
+func (c *Consumer) settle(snap *cursor, off int64) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.cursors[snap.tp]
+	if !ok || cur.gen != snap.gen {
+		return 0, false
+	}
+	if !cur.resolved {
+		cur.offset, cur.resolved = off, true
+	}
+	return cur.offset, true
 }
 
 // advance sets the cursor to offset, with the decoded records buf that
