@@ -36,10 +36,13 @@ type buffer struct {
 const (
 	recordBits = 24
 	recordMask = 1<<recordBits - 1
-	// maxBufferedRecords and maxBufferedBytes are the largest bounds the
-	// packed word holds (Options.Validate enforces them).
-	maxBufferedRecords = recordMask
-	maxBufferedBytes   = 1<<(64-recordBits) - 1
+	// maxBufferedRecords and maxBufferedBytes are the largest bounds
+	// Options.Validate accepts: half of what each field of the packed word
+	// holds, as attempts that fail count themselves in for a moment (see
+	// tryAcquire), so a full buffer's count must not carry into the next
+	// field.
+	maxBufferedRecords = recordMask >> 1
+	maxBufferedBytes   = (1<<(64-recordBits) - 1) >> 1
 )
 
 func (b *buffer) init(maxBytes, maxRecords int, failFast bool) {
@@ -61,13 +64,23 @@ func (b *buffer) tryAcquire(size int) bool {
 		return true
 	}
 	// Not taken after all. This gives the room back without waking
-	// waiters: waking them here made every failed attempt wake all the
-	// others, which failed in turn, a storm that burned a core while
-	// eight goroutines produced into a full buffer. A waiter that this
-	// attempt's passing count crowded out is woken by the next release
-	// of a sent batch, or else by its recheck timer.
-	b.used.Add(-pack(size, 1))
+	// acquire's waiters: waking them here made every failed attempt wake
+	// all the others, which failed in turn, a storm that burned a core
+	// while eight goroutines produced into a full buffer. A waiter that
+	// this attempt's passing count crowded out is woken by the next
+	// release of a sent batch, or else by its recheck timer. But when
+	// this empties the buffer (the last release came while the attempt
+	// was counted), waitEmpty's waiters are woken: Flush and Close wait
+	// for exactly that, and have no timer.
+	b.giveBack(size)
 	return false
+}
+
+// giveBack undoes a failed attempt's count (see tryAcquire).
+func (b *buffer) giveBack(size int) {
+	if b.used.Add(-pack(size, 1))&recordMask == 0 && b.waiters.Load() > 0 {
+		b.broadcast()
+	}
 }
 
 // recheck is how often a waiter looks again without being woken: only a

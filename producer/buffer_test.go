@@ -121,3 +121,40 @@ func TestIdleQueueKept(t *testing.T) {
 		}
 	}
 }
+
+// Flush and Close wait for an empty buffer. When the last release comes
+// while a failing attempt (FailFast, or a Produce after Close) is counted
+// in, the attempt's give-back empties the buffer, and must wake them:
+// waitEmpty has no recheck timer. (Found by a review: it slept on an empty
+// buffer until its ctx ended, and Close, which then waits again without
+// one, forever.)
+func TestWaitEmptyWokenByGiveBack(t *testing.T) {
+	var b buffer
+	b.init(1<<20, 1, true)
+	require.True(t, b.tryAcquire(10))
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.waitEmpty(wctx) }()
+	for b.waiters.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	b.used.Add(pack(10, 1)) // an attempt counts itself in, as tryAcquire does
+	b.release(10, 1)        // the record is done: waitEmpty wakes, sees the attempt, sleeps again
+	time.Sleep(10 * time.Millisecond)
+	b.giveBack(10) // the attempt fails: the buffer is empty
+	require.NoError(t, <-done)
+}
+
+// The record count has headroom: Validate's largest bound, full, plus a
+// failing attempt does not carry into the byte count (it read as an empty
+// buffer, and let the record in).
+func TestRecordCountHasHeadroom(t *testing.T) {
+	o := (&Options{MaxBufferedRecords: maxBufferedRecords, MaxBufferedBytes: 1 << 32}).EnsureDefaults()
+	require.NoError(t, o.Validate())
+	var b buffer
+	b.init(o.MaxBufferedBytes, o.MaxBufferedRecords, true)
+	b.used.Store(pack(24*maxBufferedRecords, maxBufferedRecords)) // full
+	require.ErrorIs(t, b.acquire(context.Background(), 24), ErrBufferFull)
+	require.Equal(t, int64(maxBufferedRecords), b.records())
+}

@@ -43,7 +43,7 @@ type Options struct {
 	// MaxBufferedBytes and MaxBufferedRecords bound what Produce holds
 	// before it is appended; defaults 64 MiB and 100,000. When either is
 	// reached, Produce blocks until space frees or its ctx is done. At most
-	// 16,777,215 records and 2^40-1 bytes.
+	// 8,388,607 records and 2^39-1 bytes.
 	MaxBufferedBytes   int
 	MaxBufferedRecords int
 	// FailFast makes Produce fail with ErrBufferFull instead of blocking
@@ -53,7 +53,8 @@ type Options struct {
 	// Idempotence is on by default: a retried batch is never appended twice.
 	DisableIdempotence bool
 	// Retries is how many times a batch is sent again after an error that
-	// may be transient (not a refusal such as an unknown topic); default 10.
+	// may be transient (not a refusal such as an unknown topic); default
+	// 10, -1 for none.
 	Retries int
 	// RetryBackoff is the first wait between retries, doubling up to 1s;
 	// default 10ms.
@@ -123,8 +124,8 @@ func (o *Options) Validate() error {
 		return bad("negative buffer bound")
 	case o.MaxBufferedRecords > maxBufferedRecords || int64(o.MaxBufferedBytes) > maxBufferedBytes:
 		return bad("buffer bound over %d records or %d bytes", maxBufferedRecords, int64(maxBufferedBytes))
-	case o.Retries < 0 || o.RetryBackoff < 0:
-		return bad("negative retries or backoff")
+	case o.Retries < -1 || o.RetryBackoff < 0:
+		return bad("retries %d below -1 (none) or negative backoff %v", o.Retries, o.RetryBackoff)
 	case o.MaxInFlight < 0 || o.MaxInFlight > maxInFlight:
 		return bad("max in flight %d outside 1 to %d", o.MaxInFlight, maxInFlight)
 	case !o.Compression.Valid():

@@ -135,9 +135,17 @@ func (p *Producer) newIdentity(ctx context.Context) error {
 }
 
 // Produce adds rec to its partition's batch and returns at once; promise
-// (which may be nil) is called exactly once, from another goroutine, when
-// rec is appended (with Partition and Offset set) or has failed. Produce
-// blocks only while the buffer is full, until ctx is done.
+// (which may be nil) is called exactly once: when rec is appended (with
+// Partition and Offset set) or has failed, from another goroutine; or,
+// when rec is refused before it is buffered (invalid, the buffer full
+// with FailFast, ctx done while waiting for room, the producer closed),
+// on the caller's goroutine before Produce returns. Produce blocks only
+// while the buffer is full, until ctx is done.
+//
+// Promises run on the producer's own goroutines before their batch's
+// room in the buffer is freed, so a promise must not call Flush or Close,
+// nor a Produce that may wait for room: it would wait for itself. Hand
+// such work to another goroutine.
 //
 // A record with a zero Timestamp is stamped when its batch is built, after
 // Produce returns and before the promise runs: one clock reading serves

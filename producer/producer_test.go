@@ -363,8 +363,10 @@ func TestBadInput(t *testing.T) {
 	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
 	_, err = producer.New(ctx, b, &producer.Options{Compression: 9})
 	require.ErrorIs(t, err, cairn.ErrUnknownCodec)
-	_, err = producer.New(ctx, b, &producer.Options{MaxBufferedRecords: 1 << 24})
-	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
+	for _, o := range []producer.Options{{MaxBufferedRecords: 1 << 23}, {MaxBufferedRecords: -1}, {Retries: -2}, {RetryBackoff: -1}} {
+		_, err = producer.New(ctx, b, &o)
+		require.ErrorIs(t, err, cairn.ErrInvalidArgument, "%+v", o)
+	}
 	for _, n := range []int{-1, 6} {
 		_, err = producer.New(ctx, b, &producer.Options{MaxInFlight: n})
 		require.ErrorIs(t, err, cairn.ErrInvalidArgument, "max in flight %d", n)

@@ -45,13 +45,17 @@ type part struct {
 	spares [][]pending
 
 	// Owned by run.
-	seqOf   int64 // producer id the sequence belongs to
-	seq     int32
+	seqOf log.Producer // the identity (id and epoch) seq belongs to
+	seq   int32
+	// renew says the next batch needs a new producer identity first: an
+	// append under seq ended without telling whether it was stored, so
+	// seq can neither be reused nor skipped.
+	renew   bool
 	builder log.Builder // encodes batches, reusing its buffers
 }
 
 func newPart(p *Producer, tp topicPartition) *part {
-	return &part{p: p, tp: tp, wakeCh: make(chan struct{}, 1), seqOf: -1,
+	return &part{p: p, tp: tp, wakeCh: make(chan struct{}, 1), seqOf: log.Producer{ID: -1},
 		slots: make(chan struct{}, p.opts.MaxInFlight)}
 }
 
@@ -343,17 +347,27 @@ func sizeOf(records []pending) int {
 
 // appendBatch encodes batch, of size bytes in the buffer (about its
 // encoded size), with the next sequence and records without a timestamp
-// stamped now, and appends it,
-// retrying errors that may be transient. The same bytes are retried, so an
-// append whose acknowledgement was lost is deduplicated by the broker.
+// stamped now, and appends it, retrying errors that may be transient. The
+// same bytes are retried, so an append whose acknowledgement was lost is
+// deduplicated by the broker.
+//
+// The sequence is kept in step with the partition's record of the
+// producer, as Kafka's idempotent producer does (KIP-360): an append that
+// ends without telling whether it was stored makes the next batch take a
+// new identity (its sequence can be neither reused, which would have the
+// broker answer a new batch with the stored one's offset, nor skipped);
+// and a batch the partition refuses as out of order or duplicate (it
+// forgot the producer: the topic was recreated, or the producer expired;
+// or a batch counted as failed was stored) is sent again, once, under a
+// new identity.
 func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int64, wait func() error, err error) {
-	var prod *log.Producer
-	if id := pt.p.id.Load(); id != nil {
-		if pt.seqOf != id.ID {
-			pt.seqOf, pt.seq = id.ID, 0
+	if pt.renew {
+		if err := pt.p.newIdentity(context.Background()); err != nil {
+			return 0, nil, err // renew stays set: the next batch tries again
 		}
-		prod = &log.Producer{ID: id.ID, Epoch: id.Epoch, Sequence: pt.seq}
+		pt.renew = false
 	}
+	prod := pt.identity()
 	bl := &pt.builder
 	bl.Reset()
 	bl.Grow(size) // at most one allocation, not a doubling series
@@ -367,6 +381,7 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 		return 0, nil, err
 	}
 	backoff := pt.p.opts.RetryBackoff
+	resent := false
 	for attempt := 0; ; attempt++ {
 		if pt.p.async != nil {
 			base, wait, err = pt.p.async.AppendLogBatchAsync(context.Background(), pt.tp.topic, pt.tp.partition, b)
@@ -379,17 +394,57 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 			}
 			return base, wait, nil
 		}
+		if prod != nil && !resent && !pt.p.abort.Load() &&
+			(errors.Is(err, partition.ErrOutOfOrderSequence) || errors.Is(err, partition.ErrDuplicateSequence)) {
+			if ierr := pt.p.newIdentity(context.Background()); ierr != nil {
+				return 0, nil, errors.Join(err, ierr) // refused, so not stored: seq stands
+			}
+			resent = true
+			prod = pt.identity()
+			if b, err = bl.Finish(pt.p.opts.Compression, prod); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
 		if permanent(err) || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
-			if prod != nil && !permanent(err) {
-				// The batch may or may not be stored: its sequence cannot
-				// be reused, so take a new producer id.
-				_ = pt.p.newIdentity(context.Background())
+			if prod != nil && !refused(err) {
+				pt.renew = true // maybe stored: its sequence is spent
 			}
 			return 0, nil, err
 		}
 		time.Sleep(backoff)
 		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// identity returns the producer identity and sequence for the next batch,
+// restarting the sequence at 0 when the identity (id or epoch) changed;
+// nil without idempotence.
+func (pt *part) identity() *log.Producer {
+	id := pt.p.id.Load()
+	if id == nil {
+		return nil
+	}
+	if pt.seqOf.ID != id.ID || pt.seqOf.Epoch != id.Epoch {
+		pt.seqOf, pt.seq = log.Producer{ID: id.ID, Epoch: id.Epoch}, 0
+	}
+	return &log.Producer{ID: id.ID, Epoch: id.Epoch, Sequence: pt.seq}
+}
+
+// refused reports errors that say the partition did not store the batch,
+// so its sequence is still the next one.
+func refused(err error) bool {
+	for _, target := range []error{
+		partition.ErrMessageTooLarge, partition.ErrInvalidArgument,
+		partition.ErrOutOfOrderSequence, partition.ErrDuplicateSequence, partition.ErrProducerFenced,
+		topic.ErrUnknownTopic, topic.ErrUnknownPartition,
+		log.ErrCorruptBatch, log.ErrInvalidHeader, log.ErrEmptyBatch, log.ErrUnknownCodec,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // permanent reports errors a retry cannot fix.
