@@ -27,9 +27,6 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 		rt.Topic = t.Topic
 		err := c.s.createTopic(ctx, t, req.ValidateOnly)
 		rt.ErrorCode, rt.ErrorMessage = code(err), errMessage(err)
-		if rf := t.ReplicationFactor; err == nil && rf != -1 && rf != 1 {
-			rt.ErrorCode = kerr.InvalidReplicationFactor.Code
-		}
 		if info, ierr := c.s.b.DescribeTopic(ctx, t.Topic); err == nil && ierr == nil {
 			rt.TopicID, rt.NumPartitions, rt.ReplicationFactor = topicUUID(info.ID), int32(len(info.Partitions)), 1
 		}
@@ -40,7 +37,7 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 
 func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopic, validateOnly bool) error {
 	if rf := t.ReplicationFactor; rf != -1 && rf != 1 {
-		return fmt.Errorf("replication factor %d on a single broker", rf)
+		return fmt.Errorf("%w: replication factor %d on a single broker", kerr.InvalidReplicationFactor, rf)
 	}
 	if len(t.ReplicaAssignment) > 0 {
 		return fmt.Errorf("%w: manual replica assignment", cairn.ErrInvalidArgument)

@@ -30,7 +30,7 @@ func init() {
 		{kmsg.Metadata, 0, 12, handleMetadata},
 		{kmsg.Produce, 3, 9, handleProduce},
 		{kmsg.Fetch, 4, 12, handleFetch},
-		{kmsg.ListOffsets, 1, 7, handleListOffsets},
+		{kmsg.ListOffsets, 1, 6, handleListOffsets}, // v7 is for timestamp -3, max timestamp (KIP-734), not served
 		{kmsg.OffsetForLeaderEpoch, 2, 4, handleOffsetForLeaderEpoch},
 		{kmsg.InitProducerID, 0, 4, handleInitProducerID},
 		{kmsg.FindCoordinator, 0, 4, handleFindCoordinator},

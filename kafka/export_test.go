@@ -14,7 +14,7 @@ func ServeFrame(ctx context.Context, s *Server, frame []byte) ([]byte, error) {
 	s.ctx = ctx
 	in := bytes.NewReader(append(binary.BigEndian.AppendUint32(nil, uint32(len(frame))), frame...))
 	var out bytes.Buffer
-	c := &conn{s: s, r: bufio.NewReader(in), w: bufio.NewWriter(&out), out: make(chan reply, 1)}
+	c := &conn{s: s, r: bufio.NewReader(in), w: bufio.NewWriter(&out), out: make(chan reply, 1), fetching: make(chan struct{}, 1)}
 	done := make(chan struct{})
 	go c.writeLoop(done)
 	err := c.serveOne()

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"os"
 	"reflect"
 	"sync"
 	"time"
@@ -29,8 +30,16 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
 	}
+	select { // one answer of this connection's at a time: see conn.fetching
+	case c.fetching <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	buf := fetchBufs.Get().(*[]byte)
-	c.afterWrite(func() { putFetchBuf(buf) })
+	c.afterWrite(func() {
+		putFetchBuf(buf)
+		<-c.fetching
+	})
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	for {
 		chans := c.s.changed(req)
@@ -39,9 +48,36 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		if bytes >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
 			return resp, nil
 		}
-		if !waitAny(ctx, chans, deadline) {
-			return resp, nil // the server is closing
+		gone, stop := c.watchClose()
+		woken := waitAny(ctx, chans, deadline, gone)
+		stop()
+		if !woken {
+			return resp, nil // the server is closing, or the client is gone
 		}
+	}
+}
+
+// watchClose reports, on gone, the client closing the connection while a
+// long poll waits: the request's goroutine is then not reading, and
+// without this a client gone for good kept it (and the connection's
+// buffers) until MaxWaitMillis, which the client picks, up to 24 days.
+// It reads ahead (a pipelined request stays in the reader's buffer); stop
+// ends the watch and must be called before the connection is read again.
+func (c *conn) watchClose() (gone <-chan struct{}, stop func()) {
+	if c.nc == nil { // ServeFrame's connection, which no client holds
+		return nil, func() {}
+	}
+	ch, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := c.r.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			close(ch) // EOF, reset: nobody is left to answer
+		}
+	}()
+	return ch, func() {
+		_ = c.nc.SetReadDeadline(time.Now()) // unblocks the Peek
+		<-done
+		_ = c.nc.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -79,8 +115,8 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]b
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	total, failed := 0, false
 	maxBytes := int(req.MaxBytes)
-	if req.Version < 3 || maxBytes <= 0 {
-		maxBytes = 1 << 30
+	if req.Version < 3 || maxBytes <= 0 || maxBytes > s.opts.MaxFetchBytes {
+		maxBytes = s.opts.MaxFetchBytes
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewFetchResponseTopic()
@@ -103,6 +139,22 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]b
 				var oe *cairn.OffsetError
 				if errors.As(err, &oe) {
 					rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = oe.HighWatermark, oe.HighWatermark, oe.LogStart
+				}
+			}
+			if total > 0 {
+				// Only the first partition with data may go over the
+				// limits, by its first batch (KIP-74): later ones get what
+				// fits in what is left.
+				n, kept := 0, 0
+				for _, b := range f.Batches {
+					if n+b.Len() > limit {
+						break
+					}
+					n, kept = n+b.Len(), kept+1
+				}
+				f.Batches = f.Batches[:kept]
+				if unsafe.SliceData(grown) == unsafe.SliceData(*buf) {
+					grown = grown[:start+n] // the room of the batches left out is reused
 				}
 			}
 			switch n := f.Bytes(); {
@@ -136,17 +188,19 @@ func (s *Server) watermarksOnly(rp kmsg.FetchResponseTopicPartition, topic strin
 	return rp
 }
 
-// waitAny waits for a channel, the deadline, or ctx; false means ctx ended.
-func waitAny(ctx context.Context, chans []<-chan struct{}, deadline time.Time) bool {
+// waitAny waits for a channel, the deadline, ctx or gone; false means
+// ctx ended or gone was closed.
+func waitAny(ctx context.Context, chans []<-chan struct{}, deadline time.Time, gone <-chan struct{}) bool {
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	cases := []reflect.SelectCase{
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(gone)},
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)},
 	}
 	for _, ch := range chans {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}
 	chosen, _, _ := reflect.Select(cases)
-	return chosen != 0
+	return chosen > 1
 }

@@ -110,19 +110,32 @@ func handleOffsetCommit(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 	if req.Version == 0 {
 		cr.Generation = -1 // v0 has no generation: a simple commit
 	}
+	// As Kafka: a partition that does not exist gets its own error and
+	// nothing is stored for it; the others are committed together.
+	unknown := map[group.TopicPartition]int16{}
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {
-			cr.Offsets[group.TopicPartition{Topic: t.Topic, Partition: p.Partition}] =
-				group.Committed{Offset: p.Offset, Metadata: instance(p.Metadata)}
+			tp := group.TopicPartition{Topic: t.Topic, Partition: p.Partition}
+			if _, err := c.s.b.Partition(t.Topic, p.Partition); err != nil {
+				unknown[tp] = code(err)
+				continue
+			}
+			cr.Offsets[tp] = group.Committed{Offset: p.Offset, Metadata: instance(p.Metadata)}
 		}
 	}
-	errCode := code(c.s.b.Groups().CommitOffsets(ctx, cr))
+	var errCode int16
+	if len(cr.Offsets) > 0 {
+		errCode = code(c.s.b.Groups().CommitOffsets(ctx, cr))
+	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
 		for _, p := range t.Partitions {
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = p.Partition, errCode
+			if c, ok := unknown[group.TopicPartition{Topic: t.Topic, Partition: p.Partition}]; ok {
+				rp.ErrorCode = c
+			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)

@@ -35,15 +35,7 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 			case p.Timestamp < 0:
 				rp.ErrorCode = kerr.UnsupportedVersion.Code // max timestamp (-3) and others
 			default:
-				off, ok, err := c.s.b.OffsetForTime(ctx, t.Topic, p.Partition, time.UnixMilli(p.Timestamp))
-				switch {
-				case err != nil:
-					rp.ErrorCode = code(err)
-				case ok:
-					rp.Offset, rp.Timestamp = off, p.Timestamp
-				default:
-					rp.Offset = -1 // no record that recent, as Kafka answers
-				}
+				rp.Offset, rp.Timestamp, rp.ErrorCode = c.s.offsetForTime(ctx, t.Topic, p.Partition, p.Timestamp)
 			}
 			if req.Version == 0 {
 				rp.OldStyleOffsets = []int64{rp.Offset}
@@ -53,6 +45,27 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// offsetForTime answers a ListOffsets by time as Kafka does: the first
+// record at or after ms, with its own timestamp; offset and timestamp -1
+// when there is none.
+func (s *Server) offsetForTime(ctx context.Context, topic string, p int32, ms int64) (int64, int64, int16) {
+	off, ok, err := s.b.OffsetForTime(ctx, topic, p, time.UnixMilli(ms))
+	if err != nil {
+		return -1, -1, code(err)
+	}
+	if !ok {
+		return -1, -1, 0 // no record that recent
+	}
+	recs, err := s.b.Read(ctx, topic, p, off, 1)
+	switch {
+	case err != nil:
+		return -1, -1, code(err)
+	case len(recs) == 0 || recs[0].Offset != off:
+		return -1, -1, kerr.UnknownServerError.Code // the record is gone: retention ran between the two reads
+	}
+	return off, recs[0].Timestamp.UnixMilli(), 0
 }
 
 // handleOffsetForLeaderEpoch answers with the log end: this broker's

@@ -26,6 +26,11 @@ func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respon
 		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
 		for j, p := range t.Partitions {
 			rp := &rt.Partitions[j]
+			if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+				*rp = kmsg.NewProduceResponseTopicPartition()
+				rp.Partition, rp.ErrorCode = p.Partition, kerr.InvalidRequiredAcks.Code // as Kafka: nothing appended
+				continue
+			}
 			*rp = c.s.producePartition(ctx, c, req, t.Topic, p, rp)
 		}
 	}

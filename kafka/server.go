@@ -30,6 +30,10 @@ type Options struct {
 	// AdvertisedAddr is the host:port given to clients in Metadata and
 	// FindCoordinator; default the listener's address.
 	AdvertisedAddr string
+	// MaxFetchBytes bounds one Fetch answer, whatever the request's
+	// MaxBytes (but for a first batch larger than it, so a consumer always
+	// progresses); default 55 MiB, as Kafka's fetch.max.bytes.
+	MaxFetchBytes int
 }
 
 // Server serves the Kafka protocol for one Broker. Each connection has a
@@ -63,6 +67,9 @@ func NewServer(b *cairn.Broker, opts *Options) *Server {
 	}
 	if o.MaxRequestBytes <= 0 {
 		o.MaxRequestBytes = 100 << 20
+	}
+	if o.MaxFetchBytes <= 0 {
+		o.MaxFetchBytes = 55 << 20
 	}
 	s := &Server{b: b, opts: o, conns: map[net.Conn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -174,18 +181,29 @@ type conn struct {
 	finish []func()
 	sent   []func()
 	out    chan reply
+	// durable is closed once the waits of the last request that had any
+	// (a produce's fsync) are done: a later request of another kind waits
+	// for it, so it sees what the connection produced, as with Kafka,
+	// which handles a connection's requests one at a time.
+	durable <-chan struct{}
+	// fetching holds a token while a Fetch answer is being made or is
+	// waiting to be written, so a connection holds one at a time (a
+	// client pipelining fetches it does not read would otherwise make
+	// the server hold maxInFlight answers).
+	fetching chan struct{}
 
 	wbuf []byte // owned by the writer: see write
 }
 
-// reply is an answer queued for the writer: finish runs first (it may
-// fill in error codes), then resp, if any, is sent, then sent runs.
+// reply is an answer queued for the writer: it waits for done (the
+// request's finish work, which may fill in error codes, running on a
+// goroutine of its own), then sends resp, if any, then runs sent.
 type reply struct {
-	h      header
-	resp   kmsg.Response
-	flex   bool
-	finish []func()
-	sent   []func()
+	h    header
+	resp kmsg.Response
+	flex bool
+	done <-chan struct{} // closed when the request's finish work is done
+	sent []func()
 }
 
 // after queues f to run on the writer before this request's answer.
@@ -208,7 +226,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		nc.Close()
 	}()
 	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10),
-		out: make(chan reply, maxInFlight)}
+		out: make(chan reply, maxInFlight), fetching: make(chan struct{}, 1)}
 	written := make(chan struct{})
 	go c.writeLoop(written)
 	defer func() {
@@ -228,8 +246,8 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 	defer close(done)
 	broken := false
 	for r := range c.out {
-		for _, f := range r.finish {
-			f()
+		if r.done != nil {
+			<-r.done
 		}
 		if r.resp != nil && !broken {
 			if err := c.write(r.h, r.resp, r.flex); err != nil {
@@ -314,11 +332,14 @@ func (c *conn) serveOne() error {
 	if err := req.ReadFrom(body); err != nil {
 		return errDrop
 	}
+	if h.key != kmsg.Produce.Int16() && c.durable != nil {
+		<-c.durable // see durable
+	}
 	resp, err := api.fn(c.s.ctx, c, req)
-	finish, sent := c.finish, c.sent
+	done, sent := c.start(c.finish), c.sent
 	c.finish, c.sent = nil, nil
 	if err != nil {
-		c.out <- reply{finish: finish, sent: sent}
+		c.out <- reply{done: done, sent: sent}
 		return err
 	}
 	if resp != nil { // nil: acks=0 produce, no answer
@@ -327,8 +348,30 @@ func (c *conn) serveOne() error {
 	// ApiVersions answers with a v0 response header even when flexible, so
 	// clients can read it before they know our versions.
 	flex := req.IsFlexible() && h.key != kmsg.ApiVersions.Int16()
-	c.out <- reply{h: h, resp: resp, flex: flex, finish: finish, sent: sent}
+	c.out <- reply{h: h, resp: resp, flex: flex, done: done, sent: sent}
 	return nil
+}
+
+// start runs a request's finish work (a produce's fsync waits) on a
+// goroutine of its own, at once: a wait keeps its partition from closing
+// and from publishing later appends until it runs, so it must not queue
+// behind earlier answers the writer cannot send (a client that stops
+// reading would stall the partition for every client). The writer waits
+// for the returned channel before it sends the answer; serveConn returns
+// only after the writer, so the goroutine ends before the connection.
+func (c *conn) start(finish []func()) <-chan struct{} {
+	if len(finish) == 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, f := range finish {
+			f()
+		}
+	}()
+	c.durable = done
+	return done
 }
 
 // parseHeader splits a request frame into header and body.
