@@ -26,4 +26,11 @@
 // line. Bad input (malformed or oversized frames, unknown API keys or
 // versions) closes that connection or gets a Kafka error code; the broker
 // keeps serving everyone else.
+//
+// A connection's produce requests are pipelined: each is appended as it
+// is read, and answered in order once durable. Any other request waits
+// until the connection's earlier produces are durable, so it sees them, as
+// Kafka handles a connection's requests one at a time. A connection holds
+// one Fetch answer at a time, of at most Options.MaxFetchBytes, and a
+// client that stops reading its answers holds up only itself.
 package kafka
