@@ -43,13 +43,19 @@ func (b *Broker) CreateTopic(ctx context.Context, name string, partitions int, c
 	return err
 }
 
-// DeleteTopic deletes a topic and all its records. Handles to its
+// DeleteTopic deletes a topic, all its records and every group's committed
+// offsets for it, as Kafka does. Handles to its
 // partitions return ErrClosed from then on.
 func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	if err := b.check(ctx); err != nil {
 		return err
 	}
-	return b.topics.Delete(name)
+	if err := b.topics.Delete(name); err != nil {
+		return err
+	}
+	// As Kafka: the groups' commits for the topic go with it, so a topic
+	// created again under the name is read from its start.
+	return b.groups.ForgetTopic(name)
 }
 
 // Topics returns the names of all topics, sorted.

@@ -205,11 +205,17 @@ func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
 		stop := context.AfterFunc(c.done, cancel)
 		defer stop()
 		c.gm.polled()
+		defer c.gm.pollDone()
 		c.maybeAutoCommit(ctx)
 	}
 	for {
 		if err := c.check(ctx); err != nil {
 			return Fetches{}, err
+		}
+		if c.gm != nil {
+			if err := c.gm.fencedErr(); err != nil {
+				return Fetches{}, err
+			}
 		}
 		if c.gm != nil && c.gm.needsJoin() {
 			if err := c.gm.join(ctx); err != nil {

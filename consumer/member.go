@@ -34,6 +34,8 @@ type member struct {
 	joining    bool // Poll is in a join: heartbeats would carry a stale generation
 	lost       bool // the coordinator dropped us: owned partitions are lost
 	lastPoll   time.Time
+	polling    bool             // a Poll is in progress: it counts as polling however long it waits
+	fenced     error            // another consumer took our InstanceID: fatal, as in Kafka
 	counts     map[string]int32 // topic sizes the assignment was made for
 
 	lastCommit time.Time // used by the polling goroutine only
@@ -57,11 +59,42 @@ func (m *member) assignor(name string) group.Assignor {
 }
 
 // polled records that the user polled, and says whether a join is due.
+// Until pollDone, the member counts as polling: a Poll that waits on a
+// quiet topic longer than the rebalance timeout is not a user who stopped
+// polling (the member used to leave, and the same waiting Poll rejoin,
+// over and over).
 func (m *member) polled() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lastPoll = time.Now()
+	m.lastPoll, m.polling = time.Now(), true
 	return m.rejoin
+}
+
+// pollDone records the end of a Poll.
+func (m *member) pollDone() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastPoll, m.polling = time.Now(), false
+}
+
+// fence records that another consumer joined with our InstanceID. As in
+// Kafka, that is fatal: two consumers with one InstanceID would otherwise
+// fence each other back and forth, each taking the assignment without a
+// rebalance, and both read the same partitions. Every later Poll fails.
+func (m *member) fence(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fenced == nil {
+		m.fenced = err
+	}
+	m.lost, m.rejoin = len(m.owned) > 0, false
+}
+
+// fencedErr returns the error that fenced the member, if any.
+func (m *member) fencedErr() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fenced
 }
 
 func (m *member) needsJoin() bool {
@@ -86,8 +119,12 @@ func (m *member) heartbeats() {
 		}
 		m.mu.Lock()
 		id, gen, idle := m.id, m.generation, time.Since(m.lastPoll)
+		if m.polling || m.fenced != nil {
+			idle = 0
+		}
+		fenced := m.fenced != nil
 		m.mu.Unlock()
-		if id == "" {
+		if id == "" || fenced {
 			continue
 		}
 		if idle > m.c.opts.RebalanceTimeout {
@@ -112,7 +149,9 @@ func (m *member) heartbeats() {
 			m.flag(false, false)
 		case errors.Is(err, group.ErrIllegalGeneration):
 			m.flag(true, false)
-		case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrFencedInstanceID):
+		case errors.Is(err, group.ErrFencedInstanceID):
+			m.fence(err)
+		case errors.Is(err, group.ErrUnknownMemberID):
 			m.flag(true, true)
 		}
 	}
@@ -225,7 +264,10 @@ func (m *member) retryable(err error) (bool, error) {
 		m.lost, m.generation = len(m.owned) > 0, -1
 		m.mu.Unlock()
 		return true, nil
-	case errors.Is(err, group.ErrUnknownMemberID), errors.Is(err, group.ErrFencedInstanceID):
+	case errors.Is(err, group.ErrFencedInstanceID):
+		m.fence(err)
+		return false, err
+	case errors.Is(err, group.ErrUnknownMemberID):
 		m.mu.Lock()
 		m.lost, m.id, m.generation = len(m.owned) > 0, "", -1
 		m.mu.Unlock()

@@ -84,7 +84,12 @@ type Options struct {
 	Group string
 	// InstanceID makes the member static: closing does not leave the
 	// group, and a restart within SessionTimeout gets the same partitions
-	// back without a rebalance.
+	// back. (With the cooperative-sticky assignor the restart still
+	// starts a rebalance, as its subscription no longer names the
+	// partitions it owned; the others keep theirs throughout.) Two
+	// consumers with one InstanceID are a misconfiguration: the older is
+	// fenced, and its Polls fail with group.ErrFencedInstanceID from then
+	// on, as in Kafka; close it.
 	InstanceID string
 	// Assignors in order of preference; default cooperative-sticky, then
 	// range (the first is used to decide eager or cooperative rebalancing

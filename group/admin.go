@@ -140,6 +140,12 @@ func (c *Coordinator) DeleteGroup(_ context.Context, groupID string) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	switch {
+	case g.closed:
+		return partition.ErrClosed
+	case g.state == Dead: // another DeleteGroup got there first
+		return fmt.Errorf("%w: %q", ErrUnknownGroup, groupID)
+	}
 	if len(g.members) > 0 {
 		return fmt.Errorf("%w: %q has %d members", ErrNonEmptyGroup, groupID, len(g.members))
 	}
@@ -149,7 +155,7 @@ func (c *Coordinator) DeleteGroup(_ context.Context, groupID string) error {
 	if err := b.DeleteRange(p, log.PrefixEnd(p), nil); err != nil {
 		return err
 	}
-	if err := c.opts.DB.Apply(b, c.writeOpts()); err != nil {
+	if err := c.apply(b); err != nil {
 		return err
 	}
 	g.state = Dead

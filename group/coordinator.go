@@ -2,7 +2,9 @@ package group
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -74,10 +76,19 @@ func Open(o Options) (*Coordinator, error) {
 // broker that creates the coordinator before itself is complete.
 func (c *Coordinator) SetPartitions(p Partitions) { c.opts.Partitions = p }
 
+// maxNameLen is the longest group id or topic name a committed offset's
+// key holds (its lengths are 16 bits; Kafka's strings stop at 32,767
+// bytes too). A longer one wrapped, and the broker could not reopen.
+const maxNameLen = 32767
+
+// errDeleted is what a call on a group DeleteGroup removed meanwhile gets
+// from it; the call looks the group up again.
+var errDeleted = errors.New("cairn: group deleted meanwhile")
+
 // lookup returns group id, creating it (Empty) if create is set.
 func (c *Coordinator) lookup(id string, create bool) (*group, error) {
-	if id == "" {
-		return nil, ErrInvalidGroupID
+	if id == "" || len(id) > maxNameLen {
+		return nil, fmt.Errorf("%w: %d bytes (1 to %d)", ErrInvalidGroupID, len(id), maxNameLen)
 	}
 	c.mu.RLock()
 	g, ok := c.groups[id]
@@ -113,12 +124,25 @@ func (c *Coordinator) Close() error {
 		return nil
 	}
 	c.closed = true
-	groups := c.groups
+	groups := maps.Clone(c.groups) // DeleteGroup may change the map meanwhile
 	c.mu.Unlock()
 	for _, g := range groups {
 		g.close()
 	}
 	return nil
+}
+
+// apply writes b unless the coordinator is closed. Close waits for an
+// apply in progress (it takes mu), and the broker closes Pebble only after
+// Close: a call that raced Close, holding a group it looked up before,
+// panicked in a closed Pebble.
+func (c *Coordinator) apply(b *pebble.Batch) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return partition.ErrClosed
+	}
+	return c.opts.DB.Apply(b, c.writeOpts())
 }
 
 func (c *Coordinator) writeOpts() *pebble.WriteOptions {
@@ -141,11 +165,17 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req JoinRequest) (JoinRespo
 	if req.ProtocolType == "" || len(req.Protocols) == 0 {
 		return JoinResponse{}, fmt.Errorf("%w: no protocol", ErrInconsistentProtocol)
 	}
-	g, err := c.lookup(req.Group, true)
-	if err != nil {
-		return JoinResponse{}, err
+	for {
+		g, err := c.lookup(req.Group, true)
+		if err != nil {
+			return JoinResponse{}, err
+		}
+		resp, err := g.join(ctx, req)
+		if errors.Is(err, errDeleted) {
+			continue // joining a group nobody could see: join its successor
+		}
+		return resp, err
 	}
-	return g.join(ctx, req)
 }
 
 // SyncGroup sends the leader's assignments (or waits for them) and

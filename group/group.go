@@ -93,6 +93,9 @@ func (g *group) joinLocked(req JoinRequest) (chan joinResult, JoinResponse, erro
 	if g.closed {
 		return nil, JoinResponse{}, partition.ErrClosed
 	}
+	if g.state == Dead {
+		return nil, JoinResponse{}, errDeleted
+	}
 	if len(g.members) > 0 && (req.ProtocolType != g.protocolType || !g.supportsAny(req.Protocols)) {
 		return nil, JoinResponse{}, fmt.Errorf("%w: group %q uses %q", ErrInconsistentProtocol, g.id, g.protocolType)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/cairnlog/cairn/log"
@@ -94,6 +95,17 @@ func (c *Coordinator) loadOffsets() error {
 // fenced: an unknown member or an older generation changes nothing, and a
 // member may only commit partitions assigned to it.
 func (c *Coordinator) CommitOffsets(_ context.Context, req CommitRequest) error {
+	for {
+		err := c.commitOffsets(req)
+		if !errors.Is(err, errDeleted) {
+			return err
+		}
+		// DeleteGroup removed the group between lookup and lock: a simple
+		// commit goes to its successor, a member's finds no group.
+	}
+}
+
+func (c *Coordinator) commitOffsets(req CommitRequest) error {
 	simple := req.MemberID == "" && req.Generation < 0
 	g, err := c.lookup(req.Group, simple)
 	if err != nil {
@@ -101,25 +113,30 @@ func (c *Coordinator) CommitOffsets(_ context.Context, req CommitRequest) error 
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	switch {
+	case g.closed:
+		return partition.ErrClosed // the broker is closing: its Pebble may be gone
+	case g.state == Dead:
+		return errDeleted
+	}
 	if err := g.checkCommit(req, simple); err != nil {
 		return err
 	}
 	now := c.opts.Now()
 	b := c.opts.DB.NewBatch()
 	defer b.Close()
+	stamped := make(map[TopicPartition]Committed, len(req.Offsets)) // the caller's map is left as it was
 	for tp, com := range req.Offsets {
 		com.Time = now
-		req.Offsets[tp] = com
+		stamped[tp] = com
 		if err := b.Set(offsetKey(g.id, tp), encodeCommitted(com), nil); err != nil {
 			return err
 		}
 	}
-	if err := c.opts.DB.Apply(b, c.writeOpts()); err != nil {
+	if err := c.apply(b); err != nil {
 		return err
 	}
-	for tp, com := range req.Offsets {
-		g.offsets[tp] = com
-	}
+	maps.Copy(g.offsets, stamped)
 	return nil
 }
 
@@ -129,6 +146,10 @@ func (g *group) checkCommit(req CommitRequest, simple bool) error {
 		if com.Offset < 0 {
 			return &PartitionError{Group: g.id, Topic: tp.Topic, Partition: tp.Partition,
 				Err: fmt.Errorf("%w: %d", ErrInvalidOffset, com.Offset)}
+		}
+		if tp.Topic == "" || len(tp.Topic) > maxNameLen {
+			return &PartitionError{Group: g.id, Topic: tp.Topic, Partition: tp.Partition,
+				Err: fmt.Errorf("%w: topic name of %d bytes", partition.ErrInvalidArgument, len(tp.Topic))}
 		}
 	}
 	if simple {
@@ -172,6 +193,57 @@ func (g *group) ownedByOther(m *member, tp TopicPartition) bool {
 		}
 	}
 	return false
+}
+
+// ForgetTopic deletes every group's committed offsets of topic, as Kafka
+// does when a topic is deleted: a topic created again under the name
+// starts without commits. (Its consumers read the new topic from the old
+// one's offsets, skipping its first records.)
+func (c *Coordinator) ForgetTopic(topic string) error {
+	c.mu.RLock()
+	groups := maps.Clone(c.groups)
+	closed := c.closed
+	c.mu.RUnlock()
+	if closed {
+		return partition.ErrClosed
+	}
+	for _, g := range groups {
+		if err := g.forget(topic); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *group) forget(topic string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return partition.ErrClosed
+	}
+	var tps []TopicPartition
+	for tp := range g.offsets {
+		if tp.Topic == topic {
+			tps = append(tps, tp)
+		}
+	}
+	if len(tps) == 0 {
+		return nil
+	}
+	b := g.c.opts.DB.NewBatch()
+	defer b.Close()
+	for _, tp := range tps {
+		if err := b.Delete(offsetKey(g.id, tp), nil); err != nil {
+			return err
+		}
+	}
+	if err := g.c.apply(b); err != nil {
+		return err
+	}
+	for _, tp := range tps {
+		delete(g.offsets, tp)
+	}
+	return nil
 }
 
 // FetchOffsets returns the committed offsets of partitions (all of the
