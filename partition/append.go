@@ -240,6 +240,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 			p.mu.Lock()
 			p.mu.err = err
 			p.mu.Unlock()
+			p.broadcast() // a retry waiting in waitPublished learns of it
 			return err
 		}
 		p.publish(last + 1)
