@@ -31,8 +31,9 @@ type Broker struct {
 	topics *topic.Registry
 	groups *group.Coordinator
 
-	pidMu sync.Mutex // serializes producer id allocation
-	clean *cleanup   // retention and compaction (retention.go)
+	pidMu     sync.Mutex // serializes producer id allocation
+	pidClosed bool       // set under pidMu by Close, before Pebble closes
+	clean     *cleanup   // retention and compaction (retention.go)
 
 	closed atomic.Bool
 	stop   chan struct{}  // closed by Close to end the syncer
@@ -114,6 +115,14 @@ func (b *Broker) Close() error {
 	}
 	close(b.stop)
 	b.wg.Wait()
+	// Calls that use Pebble directly and passed check before closed was
+	// set finish first: a Cleanup (stopped by b.stop) and InitProducerID.
+	b.clean.mu.Lock()
+	b.clean.closed = true
+	b.clean.mu.Unlock()
+	b.pidMu.Lock()
+	b.pidClosed = true
+	b.pidMu.Unlock()
 	err := errors.Join(b.groups.Close(), b.topics.Close())
 	if b.opts.Durability != SyncAlways {
 		// A clean close is durable at every level.

@@ -20,6 +20,9 @@ func (b *Broker) InitProducerID(ctx context.Context) (id int64, epoch int16, err
 	}
 	b.pidMu.Lock()
 	defer b.pidMu.Unlock()
+	if b.pidClosed { // Close sets it under pidMu before closing Pebble
+		return 0, 0, ErrClosed
+	}
 	next := int64(0)
 	v, closer, err := b.db.Get(nextProducerKey)
 	switch {

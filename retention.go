@@ -23,6 +23,9 @@ type cleanup struct {
 	// reclaimed is each partition's log start when its deleted range was
 	// last compacted (see reclaim).
 	reclaimed map[*partition.Partition]int64
+	// closed is set by Close, which takes mu to set it, so a pass in
+	// progress ends before Pebble closes.
+	closed bool
 }
 
 // startCleanup starts the background loop unless it is disabled. Both of
@@ -63,16 +66,38 @@ func (b *Broker) startCleanup() {
 // cleanup.policy includes delete drop batches past retention.ms and
 // retention.bytes; compacted topics are cleaned where due (see package
 // compaction). It returns once the pass is done.
+//
+// Close stops a pass in progress (it returns ErrClosed) and waits for it.
 func (b *Broker) Cleanup(ctx context.Context) error {
 	if err := b.check(ctx); err != nil {
 		return err
 	}
-	return b.cleanupPass(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // ends with the pass: cancel runs on return
+		select {
+		case <-b.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := b.cleanupPass(ctx); err != nil {
+		if b.closed.Load() {
+			return ErrClosed
+		}
+		return err
+	}
+	return nil
 }
 
 func (b *Broker) cleanupPass(ctx context.Context) error {
 	b.clean.mu.Lock()
 	defer b.clean.mu.Unlock()
+	if b.clean.closed {
+		// A pass after Close must not compact a closed Pebble, which
+		// waited for good.
+		return ErrClosed
+	}
 	var errs []error
 	for p := range b.clean.reclaimed {
 		if _, err := b.topics.Partition(p.Topic(), p.Index()); err != nil {
