@@ -224,8 +224,8 @@ func TestValidateVarintsAsRecords(t *testing.T) {
 	}
 	// fields of one record at offset delta 0: attributes, timestamp delta,
 	// offset delta, key length, key, value length, value, header count.
-	fields := [][]byte{{0}, {2}, {0}, {2}, []byte("k"), {4}, []byte("vv"), {0}}
-	values := map[int]int64{1: 1, 2: 0, 3: 1, 5: 2, 7: 0}
+	fields := [][]byte{{0}, {0}, {0}, {2}, []byte("k"), {4}, []byte("vv"), {0}}
+	values := map[int]int64{1: 0, 2: 0, 3: 1, 5: 2, 7: 0} // timestamp delta 0: the header's max is its first
 	for _, f := range []int{1, 2, 3, 5, 7} {
 		for name, enc := range encodings(values[f]) {
 			rec := slices.Clone(fields)
@@ -249,4 +249,24 @@ func TestValidateVarintsAsRecords(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Validate and ValidRecords refuse a header whose max timestamp is below
+// its records'; a batch stamped with the log append time is not checked.
+func TestValidateMaxTimestamp(t *testing.T) {
+	raw, err := Encode(nil, sampleRecords(3), None, nil, time.Now()) // 1 ms apart
+	require.NoError(t, err)
+	b, err := Parse(raw)
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	low := bytes.Clone(raw)
+	binary.BigEndian.PutUint64(low[35:], uint64(b.hdr.MaxTimestamp-1))
+	binary.BigEndian.PutUint32(low[offCRC:], crcOf(low))
+	lb, err := Parse(low)
+	require.NoError(t, err)
+	require.ErrorIs(t, lb.Validate(), ErrCorruptBatch)
+	_, err = lb.ValidRecords(nil)
+	require.ErrorIs(t, err, ErrCorruptBatch)
+	lb.SetLogAppendTime(time.UnixMilli(0))
+	require.NoError(t, lb.Validate(), "stamped with the log append time")
 }

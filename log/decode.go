@@ -105,8 +105,11 @@ func (it *recordIter) next(r *Record) (raw []byte, ok bool, err error) {
 	return rec, true, nil
 }
 
-// Validate checks that every record of the batch decodes and that offsets
-// are dense, as a producer sends them (only a cleaner leaves gaps). It is
+// Validate checks that every record of the batch decodes, that offsets
+// are dense, as a producer sends them (only a cleaner leaves gaps), and
+// that the header's max timestamp is not below its records' (retention
+// and the time index go by the header: a batch of today's records whose
+// header said 1970 was deleted by the next retention pass). It is
 // what a broker runs on a batch it did not build; for a batch from a
 // Builder, which checked each record as it was added, it returns nil at
 // once.
@@ -133,7 +136,25 @@ func (b Batch) Validate() error {
 		}
 		*buf = body
 	}
-	return checkRecords(body, int(b.hdr.NumRecords))
+	maxDelta, err := checkRecords(body, int(b.hdr.NumRecords))
+	if err != nil {
+		return err
+	}
+	return b.checkMaxTimestamp(maxDelta)
+}
+
+// checkMaxTimestamp fails when the header's max timestamp is below the
+// first timestamp plus the largest record delta. A batch stamped with the
+// log append time is left alone: its records' deltas do not count.
+func (b Batch) checkMaxTimestamp(maxDelta int64) error {
+	if b.LogAppendTime() {
+		return nil
+	}
+	first, last := b.hdr.FirstTimestamp, b.hdr.MaxTimestamp
+	if maxDelta > 0 && first > math.MaxInt64-maxDelta || first+maxDelta > last {
+		return corrupt("max timestamp %d below its records' (first %d, largest delta %d)", last, first, maxDelta)
+	}
+	return nil
 }
 
 // checkRecords checks a dense records section of n records as Records
@@ -143,28 +164,30 @@ func (b Batch) Validate() error {
 // each record by position with an inlined varint reader: through
 // recordDecoder, whose every read stores the slice back, it took about
 // twice as long (BenchmarkValidate).
-func checkRecords(body []byte, n int) error {
+func checkRecords(body []byte, n int) (maxDelta int64, err error) {
 	if n > len(body) { // a record takes a byte at least
-		return corrupt("%d records in %d bytes", n, len(body))
+		return 0, corrupt("%d records in %d bytes", n, len(body))
 	}
+	maxDelta = math.MinInt64
 	for i := range n {
 		u, p := uvarintAt(body, 0)
 		l := zigzag(u)
 		if p < 0 || l < 0 || l > int64(len(body)-p) {
-			return corrupt("bad record length")
+			return 0, corrupt("bad record length")
 		}
 		rec := body[p : p+int(l)]
 		body = body[p+int(l):]
-		_, q := uvarintAt(rec, 1) // the timestamp delta, after the attributes
+		u, q := uvarintAt(rec, 1) // the timestamp delta, after the attributes
+		maxDelta = max(maxDelta, zigzag(u))
 		u, q = uvarintAt(rec, q)
 		if q >= 0 && zigzag(u) != int64(i) {
-			return corrupt("record %d has offset delta %d", i, zigzag(u))
+			return 0, corrupt("record %d has offset delta %d", i, zigzag(u))
 		}
 		q = skipBytes(rec, skipBytes(rec, q)) // key, value
 		u, q = uvarintAt(rec, q)
 		nh := zigzag(u)
 		if q < 0 || nh < 0 || nh > int64(len(rec)-q) {
-			return corrupt("record %d: %v", i, errShort)
+			return 0, corrupt("record %d: %v", i, errShort)
 		}
 		for range nh {
 			u, k := uvarintAt(rec, q)
@@ -174,18 +197,18 @@ func checkRecords(body []byte, n int) error {
 				break
 			}
 			if kl <= 0 || kl > MaxHeaderKeyLen {
-				return corrupt("record %d: %v", i, ErrInvalidHeader)
+				return 0, corrupt("record %d: %v", i, ErrInvalidHeader)
 			}
 			q = skipBytes(rec, k+int(kl)) // the header's value
 		}
 		if q != len(rec) {
-			return corrupt("record %d: %v", i, errShort)
+			return 0, corrupt("record %d: %v", i, errShort)
 		}
 	}
 	if len(body) != 0 {
-		return corrupt("%d bytes after the last record", len(body))
+		return 0, corrupt("%d bytes after the last record", len(body))
 	}
-	return nil
+	return maxDelta, nil
 }
 
 // uvarintAt reads the unsigned varint at b[p:] as binary.Uvarint does
@@ -241,11 +264,11 @@ func putScratch(buf *[]byte) {
 	}
 }
 
-// ValidRecords is Records plus Validate's density check, for a caller that
-// needs both the check and the records.
+// ValidRecords is Validate, then Records, for a caller that needs both the
+// check and the records.
 func (b Batch) ValidRecords(dst []Record) ([]Record, error) {
-	if b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
-		return dst, corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
+	if err := b.Validate(); err != nil {
+		return dst, err
 	}
 	return b.Records(dst)
 }
