@@ -106,3 +106,36 @@ func TestHeaderMaxTimestampBelowRecordsRefused(t *testing.T) {
 	_, err = b.AppendBatch(ctx, "t", 0, bt.Bytes()) // the batch as built
 	require.NoError(t, err)
 }
+
+// A topic holding records appended without compaction cannot become
+// compacted: its key index would miss them, and Get answered from an
+// older record of the key (v1 after v2). The refusal changes nothing; a
+// topic without readable records can switch. (From a review helper's
+// reproduction.)
+func TestCompactOnlyWithoutUnindexedRecords(t *testing.T) {
+	b := openMem(t, vfs.NewMem(), &cairn.Options{CleanupInterval: -1})
+	defer b.Close()
+	require.NoError(t, b.CreateTopic(ctx, "t", 1, cairn.TopicConfig{"cleanup.policy": "compact"}))
+	_, err := b.Append(ctx, "t", 0, cairn.Record{Key: []byte("k"), Value: []byte("v1")})
+	require.NoError(t, err)
+	require.NoError(t, b.AlterTopicConfig(ctx, "t", cairn.TopicConfig{"cleanup.policy": "delete"}))
+	_, err = b.Append(ctx, "t", 0, cairn.Record{Key: []byte("k"), Value: []byte("v2")})
+	require.NoError(t, err)
+	err = b.AlterTopicConfig(ctx, "t", cairn.TopicConfig{"cleanup.policy": "compact"})
+	require.ErrorIs(t, err, cairn.ErrInvalidConfig)
+	info, err := b.DescribeTopic(ctx, "t")
+	require.NoError(t, err)
+	for _, e := range info.Config {
+		if e.Key == "cleanup.policy" {
+			require.Equal(t, "delete", e.Value, "the refused change changed nothing")
+		}
+	}
+
+	require.NoError(t, b.CreateTopic(ctx, "empty", 1, nil))
+	require.NoError(t, b.AlterTopicConfig(ctx, "empty", cairn.TopicConfig{"cleanup.policy": "compact"}))
+	_, err = b.Append(ctx, "empty", 0, cairn.Record{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	r, err := b.Get(ctx, "empty", []byte("k"))
+	require.NoError(t, err)
+	require.Equal(t, "v", string(r.Value))
+}

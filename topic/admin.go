@@ -119,6 +119,18 @@ func (r *Registry) AlterConfig(name string, set Config, reset []string) (*Topic,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Compact() && !t.Config.Compact() {
+		// A compacted partition's key index is written with each append:
+		// records appended without compaction are not in it, and Get
+		// would answer from an older record of their key. Only a topic
+		// without readable records can become compacted.
+		for _, p := range t.Partitions {
+			if p.HighWatermark() > p.LogStart() {
+				return nil, &ConfigError{Key: CleanupPolicy, Value: cfg.Get(CleanupPolicy),
+					Reason: fmt.Sprintf("partition %d holds records appended without compaction, which its key index would miss; compact a new topic", p.Index())}
+			}
+		}
+	}
 	nt := &Topic{Name: t.Name, ID: t.ID, Config: cfg, Partitions: t.Partitions}
 	if err := r.persist(nt); err != nil {
 		return nil, err
