@@ -27,6 +27,7 @@ type group struct {
 	members      map[string]*member
 	statics      map[string]string    // instance id -> member id
 	pending      map[string]time.Time // ids handed out by ErrMemberIDRequired
+	pendingNext  time.Time            // the earliest expiry in pending (zero: none)
 	rebalance    *time.Timer          // ends the join phase
 	delaying     bool                 // the initial rebalance delay runs
 	offsets      map[TopicPartition]Committed
@@ -88,6 +89,26 @@ func (g *group) join(ctx context.Context, req JoinRequest) (JoinResponse, error)
 	}
 }
 
+// expirePending forgets the member ids handed out with
+// ErrMemberIDRequired whose session passed without the client coming back
+// (kept for good, one per request, they let any client grow the group's
+// memory without bound). It walks pending only once its earliest expiry
+// has passed; mu is held.
+func (g *group) expirePending() {
+	now := time.Now()
+	if g.pendingNext.IsZero() || now.Before(g.pendingNext) {
+		return
+	}
+	g.pendingNext = time.Time{}
+	for id, exp := range g.pending {
+		if now.After(exp) {
+			delete(g.pending, id)
+		} else if g.pendingNext.IsZero() || exp.Before(g.pendingNext) {
+			g.pendingNext = exp
+		}
+	}
+}
+
 // joinLocked returns a channel to wait on, or an immediate answer.
 func (g *group) joinLocked(req JoinRequest) (chan joinResult, JoinResponse, error) {
 	if g.closed {
@@ -109,7 +130,12 @@ func (g *group) joinLocked(req JoinRequest) (chan joinResult, JoinResponse, erro
 	case req.MemberID == "":
 		id := newMemberID(req.ClientID)
 		if req.RequireKnownMemberID && req.InstanceID == "" {
-			g.pending[id] = time.Now().Add(req.SessionTimeout)
+			g.expirePending()
+			exp := time.Now().Add(req.SessionTimeout)
+			g.pending[id] = exp
+			if g.pendingNext.IsZero() || exp.Before(g.pendingNext) {
+				g.pendingNext = exp
+			}
 			return nil, JoinResponse{MemberID: id}, ErrMemberIDRequired
 		}
 		req.MemberID, isNew = id, true
