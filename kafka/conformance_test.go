@@ -312,3 +312,24 @@ func TestOffsetCommitUnknownTopic(t *testing.T) {
 	t.Logf("code %d, stored %v", resp.Topics[0].Partitions[0].ErrorCode, got)
 	require.Equal(t, kerr.UnknownTopicOrPartition.Code, resp.Topics[0].Partitions[0].ErrorCode)
 }
+
+// An acks=0 produce has no answer: one that fails closes the connection,
+// as Kafka does, so the client learns of it; one that succeeds keeps it.
+func TestProduceAcksZeroErrorClosesConnection(t *testing.T) {
+	b, addr := serve(t, nil)
+	require.NoError(t, b.CreateTopic(ctx, "z", 1, nil))
+	r := dialRaw(t, addr)
+	ok := produceRequest("z", 0, batch("x"))
+	ok.Acks = 0
+	r.send(encode(ok, 1))
+	resp := kmsg.NewPtrProduceResponse() // a request after it is answered: the connection stays
+	resp.SetVersion(9)
+	r.roundTrip(produceRequest("z", 0, batch("y")), resp, true)
+	require.Zero(t, resp.Topics[0].Partitions[0].ErrorCode)
+	require.Equal(t, int64(1), resp.Topics[0].Partitions[0].BaseOffset, "the acks=0 record came first")
+
+	bad := produceRequest("no-such-topic", 0, batch("x"))
+	bad.Acks = 0
+	r.send(encode(bad, 3))
+	r.expectClosed()
+}

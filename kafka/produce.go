@@ -35,6 +35,16 @@ func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respon
 		}
 	}
 	if req.Acks == 0 {
+		// No answer to carry an error: as Kafka, a failed acks=0 produce
+		// closes the connection, so the client learns something went
+		// wrong. (The partitions that appended keep their records.)
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if rp.ErrorCode != 0 {
+					return nil, errDrop
+				}
+			}
+		}
 		return nil, nil
 	}
 	return resp, nil
