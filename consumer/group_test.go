@@ -253,6 +253,8 @@ func TestGroupBadInput(t *testing.T) {
 	require.ErrorIs(t, err, cairn.ErrInvalidArgument, "no topics")
 	_, err = consumer.New(b, &consumer.Options{Group: "g", Topics: []string{"t"}, Partitions: map[string][]int32{"t": {0}}})
 	require.ErrorIs(t, err, cairn.ErrInvalidArgument)
+	_, err = consumer.New(b, &consumer.Options{Group: "g", Topics: []string{"t"}, SessionTimeout: time.Second, HeartbeatInterval: time.Second})
+	require.ErrorIs(t, err, cairn.ErrInvalidArgument, "heartbeat interval not below the session timeout")
 	c := newConsumer(t, b, &consumer.Options{Topics: []string{"t"}})
 	require.ErrorIs(t, c.CommitRecords(ctx, &consumer.Record{Topic: "t"}), cairn.ErrInvalidArgument, "no group")
 }

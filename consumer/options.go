@@ -180,6 +180,10 @@ func (o *Options) Validate() error {
 			return bad("a group consumer needs Topics")
 		case o.SessionTimeout < 0 || o.HeartbeatInterval <= 0 || o.RebalanceTimeout < 0 || o.AutoCommitInterval < 0:
 			return bad("negative group timeout")
+		case o.HeartbeatInterval >= o.SessionTimeout:
+			// The session would expire between heartbeats (Kafka
+			// requires heartbeat.interval.ms below session.timeout.ms).
+			return bad("heartbeat interval %v not below the session timeout %v", o.HeartbeatInterval, o.SessionTimeout)
 		}
 		for _, a := range o.Assignors {
 			if a == nil {
