@@ -149,6 +149,27 @@ func (b *buffer) broadcast() {
 	b.mu.Unlock()
 }
 
+// waitUntil blocks until done reports true or ctx is done. done is
+// checked again whenever room is released (after the records it frees
+// are finished).
+func (b *buffer) waitUntil(ctx context.Context, done func() bool) error {
+	b.waiters.Add(1)
+	defer b.waiters.Add(-1)
+	for {
+		b.mu.Lock()
+		ch := b.changed
+		b.mu.Unlock()
+		if done() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // waitEmpty blocks until nothing is buffered or ctx is done.
 func (b *buffer) waitEmpty(ctx context.Context) error {
 	b.waiters.Add(1)

@@ -248,13 +248,39 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) Results {
 	return res
 }
 
-// Flush sends every buffered record at once and waits until all are
-// appended or failed, or ctx is done.
+// Flush sends every buffered record at once and waits until the records
+// whose Produce returned before Flush was called are appended or failed,
+// or ctx is done. Records produced meanwhile are sent at once too, but not
+// waited for: as Kafka's flush, it returns under a steady stream of
+// Produce calls from other goroutines (it used to wait for an empty
+// buffer, which such a stream never leaves).
 func (p *Producer) Flush(ctx context.Context) error {
 	p.flushing.Add(1)
 	defer p.flushing.Add(-1)
+	type target struct {
+		pt *part
+		n  int64
+	}
+	var targets []target
+	for _, ps := range *p.parts.Load() {
+		for _, pt := range ps {
+			if pt == nil {
+				continue
+			}
+			if n := pt.added.Load(); pt.done.Load() < n {
+				targets = append(targets, target{pt, n})
+			}
+		}
+	}
 	p.wakeAll()
-	return p.buf.waitEmpty(ctx)
+	return p.buf.waitUntil(ctx, func() bool {
+		for _, t := range targets {
+			if t.pt.done.Load() < t.n {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func (p *Producer) wakeAll() {

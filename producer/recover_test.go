@@ -176,3 +176,42 @@ func TestRetries(t *testing.T) {
 		require.Equal(t, c.attempts, f.attempts.Load(), "Retries %d", c.retries)
 	}
 }
+
+// gatedParts holds each partition's appends until its gate is closed.
+type gatedParts struct {
+	*cairn.Broker
+	gates map[int32]chan struct{}
+}
+
+func (g gatedParts) AppendLogBatchAsync(ctx context.Context, topic string, p int32, b log.Batch) (int64, func() error, error) {
+	<-g.gates[p]
+	return g.Broker.AppendLogBatchAsync(ctx, topic, p, b)
+}
+
+// Flush waits for the records produced before it, not for an empty
+// buffer: a record produced after Flush began, still buffered (its
+// partition's appends are held), does not keep it waiting, and the
+// records produced before are done when it returns. (It waited for an
+// empty buffer, which a steady stream of Produce calls from other
+// goroutines never leaves.)
+func TestFlushWaitsForEarlierRecordsOnly(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 2})
+	g := gatedParts{b, map[int32]chan struct{}{0: make(chan struct{}), 1: make(chan struct{})}}
+	defer close(g.gates[1])
+	p := newProducer(t, g, &producer.Options{Partitioner: producer.Manual()})
+	var completed atomic.Int64
+	for range 10 {
+		p.Produce(ctx, &producer.Record{Topic: "t", Partition: 0, Value: []byte("before")}, func(*producer.Record, error) { completed.Add(1) })
+	}
+	flushed := make(chan error, 1)
+	go func() {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		flushed <- p.Flush(fctx)
+	}()
+	time.Sleep(20 * time.Millisecond) // Flush has taken its targets
+	p.Produce(ctx, &producer.Record{Topic: "t", Partition: 1, Value: []byte("after")}, nil)
+	close(g.gates[0])
+	require.NoError(t, <-flushed)
+	require.Equal(t, int64(10), completed.Load())
+}

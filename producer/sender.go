@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlog/cairn/log"
@@ -44,6 +45,11 @@ type part struct {
 	// copy batches into (guarded by mu).
 	spares [][]pending
 
+	// added and done count the partition's records added to q and
+	// finished (appended or failed, in order): Flush waits for done to
+	// reach what added was when it was called.
+	added, done atomic.Int64
+
 	// Owned by run.
 	seqOf log.Producer // the identity (id and epoch) seq belongs to
 	seq   int32
@@ -76,6 +82,7 @@ func (pt *part) add(r pending) {
 		pt.grow()
 	}
 	pt.q = append(pt.q, r)
+	pt.added.Add(1)
 	pt.bytes += r.size
 	full := pt.bytes >= pt.p.opts.BatchBytes
 	pt.mu.Unlock()
@@ -334,6 +341,7 @@ func (pt *part) finish(batch []pending, base int64, err error, builtAt time.Time
 		}
 		r.promise(r.rec, err)
 	}
+	pt.done.Add(int64(len(batch))) // before the room is released, which wakes Flush
 }
 
 // sizeOf returns the buffer size of records.
