@@ -267,7 +267,10 @@ func (p *Producer) Flush(ctx context.Context) error {
 			if pt == nil {
 				continue
 			}
-			if n := pt.added.Load(); pt.done.Load() < n {
+			pt.mu.Lock()
+			n := pt.added
+			pt.mu.Unlock()
+			if pt.done.Load() < n {
 				targets = append(targets, target{pt, n})
 			}
 		}

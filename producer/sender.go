@@ -45,10 +45,12 @@ type part struct {
 	// copy batches into (guarded by mu).
 	spares [][]pending
 
-	// added and done count the partition's records added to q and
-	// finished (appended or failed, in order): Flush waits for done to
-	// reach what added was when it was called.
-	added, done atomic.Int64
+	// added (guarded by mu: no atomic per record) and done count the
+	// partition's records added to q and finished (appended or failed, in
+	// order): Flush waits for done to reach what added was when it was
+	// called.
+	added int64
+	done  atomic.Int64
 
 	// Owned by run.
 	seqOf log.Producer // the identity (id and epoch) seq belongs to
@@ -82,7 +84,7 @@ func (pt *part) add(r pending) {
 		pt.grow()
 	}
 	pt.q = append(pt.q, r)
-	pt.added.Add(1)
+	pt.added++
 	pt.bytes += r.size
 	full := pt.bytes >= pt.p.opts.BatchBytes
 	pt.mu.Unlock()
