@@ -172,21 +172,7 @@ func (b *buffer) waitUntil(ctx context.Context, done func() bool) error {
 
 // waitEmpty blocks until nothing is buffered or ctx is done.
 func (b *buffer) waitEmpty(ctx context.Context) error {
-	b.waiters.Add(1)
-	defer b.waiters.Add(-1)
-	for {
-		b.mu.Lock()
-		ch := b.changed
-		b.mu.Unlock()
-		if b.records() == 0 {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return b.waitUntil(ctx, func() bool { return b.records() == 0 })
 }
 
 // close makes acquire fail with ErrClosed and wakes its waiters.
