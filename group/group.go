@@ -39,7 +39,14 @@ type member struct {
 	protocols              []Protocol
 	session, rebalance     time.Duration
 	assignment             []byte
-	prev                   []byte // the assignment of the generation before
+	prev                   []byte // what the member held when this generation began
+	// delivered is the last assignment a SyncGroup returned to the
+	// member: what it holds. A generation whose sync it missed (a new
+	// rebalance began first) never reached it, so prev is taken from
+	// delivered, not from that generation's assignment: a member that
+	// still held a partition from the generation before was refused its
+	// commit before revoking it, and the next owner reread its records.
+	delivered []byte
 
 	joinCh  chan joinResult // set while the member waits in a join
 	syncCh  chan syncResult // set while the member waits in a sync
@@ -186,7 +193,7 @@ func (g *group) rejoinStatic(req JoinRequest, oldID string) (chan joinResult, Jo
 	old := g.members[oldID]
 	m := &member{id: newMemberID(req.ClientID), instance: req.InstanceID, clientID: req.ClientID,
 		protocols: req.Protocols, session: req.SessionTimeout, rebalance: req.RebalanceTimeout,
-		assignment: old.assignment}
+		assignment: old.assignment, prev: old.prev, delivered: old.delivered}
 	g.stopTimer(old)
 	fence := fmt.Errorf("%w: %q rejoined", ErrFencedInstanceID, req.InstanceID)
 	if old.joinCh != nil {
@@ -346,7 +353,7 @@ func (g *group) completeJoin() {
 	}
 	g.state = CompletingRebalance
 	for _, m := range g.members {
-		m.prev, m.assignment = m.assignment, nil
+		m.prev, m.assignment = m.delivered, nil
 		m.joinCh <- joinResult{resp: g.joinResponse(m)}
 		m.joinCh = nil
 		g.touch(m)
@@ -444,6 +451,7 @@ func (g *group) sync(ctx context.Context, req SyncRequest) ([]byte, error) {
 	case Stable:
 		g.touch(m)
 		a := m.assignment
+		m.delivered = a
 		g.mu.Unlock()
 		return a, nil
 	}
@@ -457,9 +465,11 @@ func (g *group) sync(ctx context.Context, req SyncRequest) ([]byte, error) {
 			if o.syncCh != nil {
 				o.syncCh <- syncResult{assignment: o.assignment}
 				o.syncCh = nil
+				o.delivered = o.assignment
 			}
 		}
 		a := m.assignment
+		m.delivered = a
 		g.mu.Unlock()
 		return a, nil
 	}
