@@ -48,7 +48,8 @@ func (d Durability) String() string {
 // appends on the OS filesystem with defaults tuned for a log workload.
 type Options struct {
 	// FS is the filesystem for all files; nil means the OS filesystem.
-	// Tests can pass vfs.NewMem() to run fully in memory.
+	// Tests can pass vfs.NewMem() (github.com/cockroachdb/pebble/v2/vfs) to
+	// run fully in memory.
 	FS vfs.FS
 	// Durability is when appends are acknowledged; default SyncAlways.
 	Durability Durability

@@ -1,8 +1,8 @@
 // Package kafka serves the Kafka wire protocol for an embedded Broker, so
-// existing Kafka clients (franz-go, sarama, segmentio/kafka-go, librdkafka
-// and kcat, Python clients) can produce, consume, join groups and manage
+// existing Kafka clients can produce, consume, join groups and manage
 // topics against a durable Cairn broker: in tests without Docker, or as a
-// small single-node broker.
+// small single-node broker. The tests drive franz-go, sarama,
+// segmentio/kafka-go and librdkafka (kcat) against it.
 //
 // Requests are decoded and responses encoded with franz-go's kmsg. Produced
 // batches are validated (CRC, magic 2, records), stamped with offsets and

@@ -32,7 +32,7 @@ func (b *Builder) Reset() {
 	b.n = 0
 }
 
-// Build resets b and encodes recs as one batch, as Build does, reusing
+// Build resets b and encodes recs as one batch, as Encode does, reusing
 // b's buffers: the batch is valid until b is used again.
 func (b *Builder) Build(recs []Record, codec Codec, producer *Producer, now time.Time) (Batch, error) {
 	b.Reset()
