@@ -125,3 +125,14 @@ func TestBootstrapFollow(t *testing.T) {
 	require.Equal(t, exitOK, <-done, "Ctrl-C ends --follow cleanly")
 	require.Equal(t, "line 0\nline 1\nline 2\n", out.String())
 }
+
+// A server that auto-creates topics creates the one `produce
+// --bootstrap` names, as it does for kcat. (The CLI's client did not ask
+// it to: UNKNOWN_TOPIC_OR_PARTITION.)
+func TestBootstrapProduceAutoCreates(t *testing.T) {
+	s := startServe(t, "--dir", filepath.Join(t.TempDir(), "data"), "--durability", "none", "--auto-create-topics", "--default-partitions", "2")
+	b := "--bootstrap=" + s.addr
+	ok(t, "a\n", "produce", "fresh", b)
+	require.Contains(t, ok(t, "", "topics", "describe", "fresh", b), "2 partitions")
+	require.NoError(t, s.stop())
+}

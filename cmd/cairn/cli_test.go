@@ -85,6 +85,9 @@ func TestUsageErrors(t *testing.T) {
 		{"produce", "a", "b"},
 		{"serve", "extra"},
 		{"serve", "--durability", "sometimes"},
+		{"serve", "--default-partitions", "0"},
+		{"produce", "t", "--partition", "-5"},
+		{"produce", "t", "--partition", "4294967297"},
 	} {
 		require.Equal(t, exitUsage, cli(t, "", args...).code, args)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/cairnlog/cairn"
@@ -38,6 +39,9 @@ func runProduce(ctx context.Context, args []string, io stdio) error {
 	}
 	if err := positional(fs, pos, "TOPIC"); err != nil {
 		return err
+	}
+	if f.partition < -1 || f.partition > math.MaxInt32 {
+		return usagef(fs, "--partition %d: a partition number from 0 (or -1, the default: by key)", f.partition)
 	}
 	return withBackend(conn, false, func(be backend) error {
 		return produce(ctx, io, be, pos[0], f)

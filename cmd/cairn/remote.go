@@ -114,7 +114,7 @@ func (r *remote) Partitions(ctx context.Context, name string) ([]cairn.Partition
 }
 
 func (r *remote) Producer(_ context.Context, manual bool) (sink, error) {
-	var more []kgo.Opt
+	more := []kgo.Opt{kgo.AllowAutoTopicCreation()} // a server that auto-creates topics creates them, as for kcat
 	if manual {
 		more = append(more, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	}

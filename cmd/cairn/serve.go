@@ -48,6 +48,9 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 	if err := positional(fs, pos); err != nil {
 		return err
 	}
+	if f.kafka.DefaultPartitions < 1 {
+		return usagef(fs, "--default-partitions %d: at least 1", f.kafka.DefaultPartitions)
+	}
 	b, err := cairn.Open(f.dir, &cairn.Options{Durability: f.durability.d})
 	if errors.Is(err, cairn.ErrLocked) {
 		return fmt.Errorf("%w: %s; is another `cairn serve` running?", cairn.ErrLocked, f.dir)
