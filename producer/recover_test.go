@@ -209,7 +209,9 @@ func TestFlushWaitsForEarlierRecordsOnly(t *testing.T) {
 		defer cancel()
 		flushed <- p.Flush(fctx)
 	}()
-	time.Sleep(20 * time.Millisecond) // Flush has taken its targets
+	for !producer.Waiting(p) { // Flush has taken its targets and waits
+		time.Sleep(time.Millisecond)
+	}
 	p.Produce(ctx, &producer.Record{Topic: "t", Partition: 1, Value: []byte("after")}, nil)
 	close(g.gates[0])
 	require.NoError(t, <-flushed)
