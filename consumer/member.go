@@ -119,7 +119,7 @@ func (m *member) heartbeats() {
 		}
 		m.mu.Lock()
 		id, gen, idle := m.id, m.generation, time.Since(m.lastPoll)
-		if m.polling || m.fenced != nil {
+		if m.polling {
 			idle = 0
 		}
 		fenced := m.fenced != nil

@@ -140,10 +140,7 @@ func (c *Coordinator) DeleteGroup(_ context.Context, groupID string) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch {
-	case g.closed:
-		return partition.ErrClosed
-	case g.state == Dead: // another DeleteGroup got there first
+	if g.state == Dead { // another DeleteGroup got there first
 		return fmt.Errorf("%w: %q", ErrUnknownGroup, groupID)
 	}
 	if len(g.members) > 0 {

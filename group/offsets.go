@@ -113,10 +113,7 @@ func (c *Coordinator) commitOffsets(req CommitRequest) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch {
-	case g.closed:
-		return partition.ErrClosed // the broker is closing: its Pebble may be gone
-	case g.state == Dead:
+	if g.state == Dead {
 		return errDeleted
 	}
 	if err := g.checkCommit(req, simple); err != nil {
@@ -218,9 +215,6 @@ func (c *Coordinator) ForgetTopic(topic string) error {
 func (g *group) forget(topic string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.closed {
-		return partition.ErrClosed
-	}
 	var tps []TopicPartition
 	for tp := range g.offsets {
 		if tp.Topic == topic {
