@@ -49,18 +49,28 @@ const e2eTimeout = 5 * time.Minute
 // batch grows while the previous one is being appended, up to 128 KiB); the
 // user goroutine calls the async Produce for every record, then Flush.
 //
-// Each iteration runs three phases of 256,000 records, on three topics of
-// one broker, in an order that rotates between iterations:
+// Each iteration runs three phases of 256,000 records, each on a broker
+// of its own, in an order that rotates between iterations:
 //
 //   - e2e: the producer and a consumer polling all partitions run
 //     concurrently, from the first Produce until the consumer has every
 //     record. records/s is this end-to-end rate; producer-records/s is
 //     the producer's own rate in this phase (first Produce to Flush).
-//   - solo: the same producer and records, with no consumer running and
-//     no send times written (solo-producer-records/s).
+//   - solo: another producer with the same options and records, with no
+//     consumer running and no send times written
+//     (solo-producer-records/s).
 //   - raw: Broker.Append of the same records to the same partitions, in
 //     batches of 1,000, one goroutine per partition: the core's raw
 //     append rate (raw-append-records/s).
+//
+// The three brokers see the same writes in the same order, so each
+// path's phases meet Pebble's memtable rotations and flushes at the same
+// points. On one shared broker they did not: a 64 MB memtable fills
+// every 1.8 phases or so, and which phase the flush that follows lands in
+// (it takes a core for some 200 ms, against a phase's 30 to 60 ms) went by
+// the order of the phases, not by chance: in six runs of three
+// iterations (one and eight partitions) the solo phase met one flush in
+// each run and the raw phase none.
 //
 // producer-overhead is raw-append-records/s ÷ producer-records/s and
 // solo-producer-overhead the same against the solo phase (the issue's
@@ -88,10 +98,11 @@ func BenchmarkProduceConsume(b *testing.B) {
 
 // e2eRun is the state of one BenchmarkProduceConsume case.
 type e2eRun struct {
-	br         *cairn.Broker
+	br         *cairn.Broker // the raw phase's
 	partitions int
-	prod       *producer.Producer
+	prod       *producer.Producer // the e2e phase's, with cons
 	cons       *consumer.Consumer
+	solo       *producer.Producer
 	recs       []producer.Record
 	batches    [][][]cairn.Record // [partition][batch] of up to 1,000
 	epoch      time.Time
@@ -106,9 +117,13 @@ type e2eRun struct {
 }
 
 func benchProduceConsume(b *testing.B, d cairn.Durability, partitions int) {
-	br, bg := openBroker(b, d, partitions, "e2e", "solo", "raw")
-	prod, cons := openClients(b, br, nil, "e2e", partitions)
-	r := &e2eRun{br: br, partitions: partitions, prod: prod, cons: cons, epoch: time.Now()}
+	e2eBroker, e2eBG := openBroker(b, d, partitions, "e2e")
+	soloBroker, soloBG := openBroker(b, d, partitions, "solo")
+	rawBroker, rawBG := openBroker(b, d, partitions, "raw")
+	bgs := []*activity{e2eBG, soloBG, rawBG}
+	r := &e2eRun{br: rawBroker, partitions: partitions, epoch: time.Now()}
+	r.prod, r.cons = openClients(b, e2eBroker, nil, "e2e", partitions)
+	r.solo = openProducer(b, soloBroker, nil)
 	r.recs = e2eRecords(e2eBlock)
 	r.batches = rawBatches(r.recs, partitions)
 	phases := []func() error{r.rawPhase, r.soloPhase, r.e2ePhase}
@@ -119,8 +134,10 @@ func benchProduceConsume(b *testing.B, d cairn.Durability, partitions int) {
 			if err := phases[(blocks+i)%len(phases)](); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := bg.quiesce(); err != nil {
-				b.Fatal(err)
+			for _, bg := range bgs {
+				if _, err := bg.quiesce(); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		blocks++
@@ -165,6 +182,19 @@ func openBroker(b *testing.B, d cairn.Durability, partitions int, topics ...stri
 // openClients returns a producer (with opts) and a consumer of every
 // partition of topic, both closed at the end of the benchmark.
 func openClients(b *testing.B, br *cairn.Broker, opts *producer.Options, topic string, partitions int) (*producer.Producer, *consumer.Consumer) {
+	prod := openProducer(b, br, opts)
+	cons, err := consumer.New(br, &consumer.Options{MaxPollRecords: *maxPollRecords,
+		Partitions: map[string][]int32{topic: allPartitions(partitions)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cons.Close() })
+	return prod, cons
+}
+
+// openProducer returns a producer with opts (and -batch-bytes), closed at
+// the end of the benchmark.
+func openProducer(b *testing.B, br *cairn.Broker, opts *producer.Options) *producer.Producer {
 	ctx := context.Background()
 	var o producer.Options
 	if opts != nil {
@@ -178,13 +208,7 @@ func openClients(b *testing.B, br *cairn.Broker, opts *producer.Options, topic s
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { prod.Close(ctx) })
-	cons, err := consumer.New(br, &consumer.Options{MaxPollRecords: *maxPollRecords,
-		Partitions: map[string][]int32{topic: allPartitions(partitions)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cons.Close() })
-	return prod, cons
+	return prod
 }
 
 func allPartitions(n int) []int32 {
@@ -259,7 +283,7 @@ func (r *e2eRun) soloPhase() (err error) {
 	r.reset("solo")
 	a := heapAllocs()
 	start := time.Now()
-	labelled("solo", func() { err = r.produce(false) })
+	labelled("solo", func() { err = r.produce(r.solo, false) })
 	r.t.solo += time.Since(start)
 	r.soloAllocs += heapAllocs() - a
 	return err
@@ -275,7 +299,7 @@ func (r *e2eRun) e2ePhase() (err error) {
 	start := time.Now()
 	labelled("e2e", func() {
 		wg.Go(func() { r.lat, consumed, cerr = consumeN(ctx, r.cons, len(r.recs), r.epoch, r.lat) })
-		err = r.produce(true)
+		err = r.produce(r.prod, true)
 		r.t.prod += time.Since(start)
 		wg.Wait()
 	})
@@ -291,10 +315,11 @@ func (r *e2eRun) reset(topic string) {
 	}
 }
 
-// produce produces every record asynchronously, then flushes. With
-// stamped, each value gets its send time first (for the e2e latency); the
-// solo phase leaves that out, as the raw phase has no such work.
-func (r *e2eRun) produce(stamped bool) error {
+// produce produces every record asynchronously with prod, then flushes.
+// With stamped, each value gets its send time first (for the e2e
+// latency); the solo phase leaves that out, as the raw phase has no such
+// work.
+func (r *e2eRun) produce(prod *producer.Producer, stamped bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
 	promise := func(_ *producer.Record, err error) {
@@ -308,9 +333,9 @@ func (r *e2eRun) produce(stamped bool) error {
 		if stamped {
 			stamp(rec.Value, r.epoch)
 		}
-		r.prod.Produce(ctx, rec, promise)
+		prod.Produce(ctx, rec, promise)
 	}
-	if err := r.prod.Flush(ctx); err != nil {
+	if err := prod.Flush(ctx); err != nil {
 		return err
 	}
 	if n := r.errs.Load(); n > 0 {
