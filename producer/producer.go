@@ -60,9 +60,12 @@ type Producer struct {
 
 	// closeMu guards closing, which makes Close run once. Produce takes
 	// no lock: the buffer tells it (and Close) whether it got in before
-	// Close began; see buffer.
-	closeMu sync.Mutex
-	closing bool
+	// Close began; see buffer. closed is closed once the first Close is
+	// done, with its result in closeErr: later Closes wait for it.
+	closeMu  sync.Mutex
+	closing  bool
+	closed   chan struct{}
+	closeErr error
 
 	// parts maps a topic to its partitions' batchers, by partition index
 	// (nil until first used). It is copied on write under partsMu, so
@@ -97,7 +100,7 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Producer{b: b, opts: o, done: make(chan struct{}),
+	p := &Producer{b: b, opts: o, done: make(chan struct{}), closed: make(chan struct{}),
 		flights: make(chan flight, flightQueue), ackerDone: make(chan struct{})}
 	p.async, _ = b.(AsyncBroker)
 	p.parts.Store(&map[string][]*part{})
@@ -298,20 +301,30 @@ func (p *Producer) wakeAll() {
 
 // Close sends what is buffered and waits for it, then stops the senders.
 // If ctx ends first, records not yet appended fail with ErrClosed. Later
-// Produce calls fail with ErrClosed. Close is idempotent.
-func (p *Producer) Close(ctx context.Context) error {
+// Produce calls fail with ErrClosed. Close is idempotent: a Close while
+// or after another runs waits for that one (or for its own ctx to end)
+// and returns its result.
+func (p *Producer) Close(ctx context.Context) (err error) {
 	p.closeMu.Lock()
 	if p.closing {
 		p.closeMu.Unlock()
-		p.wg.Wait()
-		return nil
+		select {
+		case <-p.closed:
+			return p.closeErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	p.closing = true
 	p.closeMu.Unlock()
+	defer func() {
+		p.closeErr = err
+		close(p.closed)
+	}()
 	p.buf.close()     // from here no record gets in
 	p.flushing.Add(1) // never taken back: senders stop lingering
 	p.wakeAll()
-	err := p.buf.waitEmpty(ctx)
+	err = p.buf.waitEmpty(ctx)
 	if err != nil {
 		// Senders now fail what they hold, and whatever a Produce that
 		// got in before close still adds.
