@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/group"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -102,6 +103,9 @@ func handleLeaveGroup(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Res
 	return resp, nil
 }
 
+// maxOffsetMetadata is Kafka's default offset.metadata.max.bytes.
+const maxOffsetMetadata = 4096
+
 func handleOffsetCommit(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.OffsetCommitRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
@@ -110,14 +114,24 @@ func handleOffsetCommit(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 	if req.Version == 0 {
 		cr.Generation = -1 // v0 has no generation: a simple commit
 	}
-	// As Kafka: a partition that does not exist gets its own error and
-	// nothing is stored for it; the others are committed together.
+	// As Kafka: a partition that does not exist, whose metadata is over
+	// offset.metadata.max.bytes, or (Cairn's own refusal) whose offset is
+	// negative gets its own error and nothing is stored for it; the
+	// others are committed together.
 	unknown := map[group.TopicPartition]int16{}
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {
 			tp := group.TopicPartition{Topic: t.Topic, Partition: p.Partition}
 			if _, err := c.s.b.Partition(t.Topic, p.Partition); err != nil {
 				unknown[tp] = code(err)
+				continue
+			}
+			if p.Metadata != nil && len(*p.Metadata) > maxOffsetMetadata {
+				unknown[tp] = kerr.OffsetMetadataTooLarge.Code
+				continue
+			}
+			if p.Offset < 0 {
+				unknown[tp] = code(group.ErrInvalidOffset)
 				continue
 			}
 			cr.Offsets[tp] = group.Committed{Offset: p.Offset, Metadata: instance(p.Metadata)}
