@@ -181,6 +181,18 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 			}, nil
 		}
 	}
+	if keys == nil && p.cfg.Load().Compacted {
+		// The topic became compacted since the caller read the config:
+		// the batch goes in the key index all the same.
+		recs, err := b.ValidRecords(nil)
+		if err == nil {
+			keys, err = recordKeys(recs)
+		}
+		if err != nil {
+			p.mu.Unlock()
+			return fail(p.wrap(-1, err))
+		}
+	}
 	base := p.mu.next
 	last := base + int64(b.NumRecords()) - 1
 	var key [log.DataKeyLen]byte

@@ -202,6 +202,16 @@ func (p *Partition) LogStart() int64 { return p.logStart.Load() }
 // SetConfig swaps the partition's configuration for later appends.
 func (p *Partition) SetConfig(c Config) { p.cfg.Store(&c) }
 
+// HoldAppends makes appends, DeleteRecords and cleaning steps wait until
+// release is called, and returns the log end: the offset the next append
+// will get, counting appends stored but not yet acknowledged. It lets a
+// caller change the configuration knowing what is stored (the registry
+// turns compaction on only for a partition without records).
+func (p *Partition) HoldAppends() (logEnd int64, release func()) {
+	p.mu.Lock()
+	return p.mu.next, p.mu.Unlock
+}
+
 // Config returns the partition's current configuration.
 func (p *Partition) Config() Config { return *p.cfg.Load() }
 

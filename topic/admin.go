@@ -35,23 +35,35 @@ func (r *Registry) Create(name string, n int, cfg Config) (*Topic, error) {
 		}
 	}
 	t := &Topic{Name: name, ID: r.mu.nextID, Config: cfg.Clone()}
+	// Open the partitions (which only read) before the descriptor is
+	// written, so that a failure leaves nothing stored: a descriptor
+	// without its open partitions would bring the topic back on restart.
+	if err := r.openPartitions(t, n); err != nil {
+		closePartitions(t.Partitions)
+		return nil, err
+	}
 	b := r.opts.DB.NewBatch()
 	defer b.Close()
-	if err := r.putDescriptor(b, t, n); err != nil {
-		return nil, err
+	err := r.putDescriptor(b, t, n)
+	if err == nil {
+		err = b.Set(nextIDKey, binary.BigEndian.AppendUint32(nil, t.ID+1), nil)
 	}
-	if err := b.Set(nextIDKey, binary.BigEndian.AppendUint32(nil, t.ID+1), nil); err != nil {
-		return nil, err
+	if err == nil {
+		err = r.opts.DB.Apply(b, r.writeOpts())
 	}
-	if err := r.opts.DB.Apply(b, r.writeOpts()); err != nil {
+	if err != nil {
+		closePartitions(t.Partitions)
 		return nil, err
 	}
 	r.mu.nextID++
-	if err := r.openPartitions(t, n); err != nil {
-		return nil, err
-	}
 	r.swap(name, t)
 	return t, nil
+}
+
+func closePartitions(ps []*partition.Partition) {
+	for _, p := range ps {
+		p.Close()
+	}
 }
 
 // Delete removes topic name and all its data: its partitions close (calls
@@ -123,9 +135,12 @@ func (r *Registry) AlterConfig(name string, set Config, reset []string) (*Topic,
 		// A compacted partition's key index is written with each append:
 		// records appended without compaction are not in it, and Get
 		// would answer from an older record of their key. Only a topic
-		// without readable records can become compacted.
+		// without records, counting appends in flight, can become
+		// compacted; appends wait until the new config is in force.
 		for _, p := range t.Partitions {
-			if p.HighWatermark() > p.LogStart() {
+			end, release := p.HoldAppends()
+			defer release()
+			if end > p.LogStart() {
 				return nil, &ConfigError{Key: CleanupPolicy, Value: cfg.Get(CleanupPolicy),
 					Reason: fmt.Sprintf("partition %d holds records appended without compaction, which its key index would miss; compact a new topic", p.Index())}
 			}
@@ -160,10 +175,13 @@ func (r *Registry) AddPartitions(name string, total int) (*Topic, error) {
 	nt := &Topic{Name: t.Name, ID: t.ID, Config: t.Config,
 		Partitions: append([]*partition.Partition(nil), t.Partitions...)}
 	nt.Partitions = nt.Partitions[:len(t.Partitions)]
-	if err := r.persistN(nt, total); err != nil {
-		return nil, err
+	// Open first, persist second, as Create: a failure changes nothing.
+	err = r.openPartitions(nt, total)
+	if err == nil {
+		err = r.persistN(nt, total)
 	}
-	if err := r.openPartitions(nt, total); err != nil {
+	if err != nil {
+		closePartitions(nt.Partitions[len(t.Partitions):])
 		return nil, err
 	}
 	r.swap(name, nt)
