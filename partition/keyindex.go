@@ -65,34 +65,84 @@ func (p *Partition) Get(ctx context.Context, key []byte) (log.Record, error) {
 		return log.Record{}, p.wrap(-1, fmt.Errorf("%w: Get needs a compacted topic (cleanup.policy=compact)", ErrInvalidArgument))
 	}
 	off, err := p.lookup(key)
-	if err != nil {
-		return log.Record{}, err
+	for err == nil {
+		r, gone, rerr := p.recordAt(ctx, off)
+		if rerr != nil || !gone {
+			return r, rerr
+		}
+		// The record is no longer stored: the cleaner removed it because a
+		// newer record of the key superseded it after the lookup, or
+		// retention removed it. The index names the newer record, if any;
+		// the same offset again means the key has no record left.
+		prev := off
+		if off, err = p.lookup(key); err == nil && off == prev {
+			return log.Record{}, ErrKeyNotFound
+		}
 	}
-	if err := p.Wait(ctx, off); err != nil {
-		return log.Record{}, err
+	return log.Record{}, err
+}
+
+// recordAt returns the record at off, or ErrKeyNotFound if it is a
+// tombstone; gone is true if no record at off is stored any more.
+func (p *Partition) recordAt(ctx context.Context, off int64) (r log.Record, gone bool, err error) {
+	if err := p.waitVisible(ctx, off); err != nil {
+		return log.Record{}, false, err
 	}
 	f, err := p.Read(off, 0)
 	if errors.Is(err, ErrOffsetOutOfRange) {
-		return log.Record{}, ErrKeyNotFound // retention removed it
+		return log.Record{}, true, nil // retention removed it
 	}
 	if err != nil {
-		return log.Record{}, err
+		return log.Record{}, false, err
 	}
 	for _, b := range f.Batches {
 		recs, err := b.Records(nil)
 		if err != nil {
-			return log.Record{}, p.wrap(b.BaseOffset(), corruptError{err})
+			return log.Record{}, false, p.wrap(b.BaseOffset(), corruptError{err})
 		}
 		for _, r := range recs {
-			if r.Offset == off && r.Value != nil {
-				r.Topic, r.Partition = p.topic, p.index
-				return r, nil
+			if r.Offset != off {
+				continue
 			}
+			if r.Value == nil {
+				return log.Record{}, false, ErrKeyNotFound // a tombstone
+			}
+			r.Topic, r.Partition = p.topic, p.index
+			return r, false, nil
 		}
 	}
-	// A tombstone, or one the cleaner expired between the lookup and the
-	// read (it deletes the index entry with it).
-	return log.Record{}, ErrKeyNotFound
+	// The cleaner removed it (superseded, or an expired tombstone: it
+	// deletes the index entry with it).
+	return log.Record{}, true, nil
+}
+
+// waitVisible is Wait for a record the key index names, so already
+// applied: it also returns when the append that owns it failed its fsync
+// (the record will never become visible), with that failure.
+func (p *Partition) waitVisible(ctx context.Context, off int64) error {
+	for {
+		ch := p.changed()
+		if p.hwm.Load() > off {
+			return nil
+		}
+		p.mu.Lock()
+		err := p.mu.err
+		p.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		p.life.RLock()
+		closed := p.closed
+		p.life.RUnlock()
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // lookup returns the offset the key index holds for key.
