@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -88,6 +89,10 @@ func (c *Coordinator) DescribeGroup(_ context.Context, groupID string) (Descript
 // Lag returns, for each partition the group has committed, how far the
 // committed offset is behind the high watermark.
 func (c *Coordinator) Lag(ctx context.Context, groupID string) ([]Lag, error) {
+	parts, err := c.partitions()
+	if err != nil {
+		return nil, err
+	}
 	g, err := c.lookup(groupID, false)
 	if err != nil {
 		return nil, err
@@ -110,7 +115,7 @@ func (c *Coordinator) Lag(ctx context.Context, groupID string) ([]Lag, error) {
 	g.mu.Unlock()
 	var out []Lag
 	for _, tp := range sortedTPs(mapKeys(offs)) {
-		logStart, hwm, err := c.opts.Partitions.Watermarks(tp.Topic, tp.Partition)
+		logStart, hwm, err := parts.Watermarks(tp.Topic, tp.Partition)
 		if err != nil {
 			return nil, &PartitionError{Group: groupID, Topic: tp.Topic, Partition: tp.Partition, Err: err}
 		}
@@ -165,6 +170,14 @@ func (c *Coordinator) DeleteGroup(_ context.Context, groupID string) error {
 	return nil
 }
 
+// partitions returns the log view Lag and ResetOffsets need.
+func (c *Coordinator) partitions() (Partitions, error) {
+	if c.opts.Partitions == nil {
+		return nil, fmt.Errorf("%w: group coordinator has no Options.Partitions", partition.ErrInvalidArgument)
+	}
+	return c.opts.Partitions, nil
+}
+
 // ResetTo is a target for ResetOffsets.
 type ResetTo struct {
 	kind   int8 // 0 earliest, 1 latest, 2 offset, 3 time
@@ -189,15 +202,25 @@ func ToTime(t time.Time) ResetTo { return ResetTo{kind: 3, t: t} }
 // rule); a group that does not exist yet is created, as there. Every
 // target is resolved first: a bad one changes nothing.
 func (c *Coordinator) ResetOffsets(ctx context.Context, groupID string, to ResetTo, tps ...TopicPartition) error {
-	g, err := c.lookup(groupID, true)
-	if err != nil {
+	if _, err := c.partitions(); err != nil {
 		return err
 	}
-	g.mu.Lock()
-	members := len(g.members)
-	g.mu.Unlock()
-	if members > 0 {
-		return fmt.Errorf("%w: %q has %d members", ErrNonEmptyGroup, groupID, members)
+	// The group is created by the commit below, once every target
+	// resolved: a reset that changes nothing leaves no group behind.
+	g, err := c.lookup(groupID, false)
+	if err != nil && !errors.Is(err, ErrUnknownGroup) {
+		return err
+	}
+	if g != nil {
+		g.mu.Lock()
+		members := len(g.members)
+		g.mu.Unlock()
+		if members > 0 {
+			return fmt.Errorf("%w: %q has %d members", ErrNonEmptyGroup, groupID, members)
+		}
+	}
+	if len(tps) == 0 {
+		return fmt.Errorf("%w: no partitions to reset", partition.ErrInvalidArgument)
 	}
 	offsets := map[TopicPartition]Committed{}
 	for _, tp := range tps {

@@ -52,6 +52,10 @@ type member struct {
 	syncCh  chan syncResult // set while the member waits in a sync
 	timer   *time.Timer     // session expiry
 	timerID uint64          // tells a stale timer fire from the current one
+	// unsynced is set from the end of a join until the member's
+	// SyncGroup: a member that does not sync within the rebalance
+	// timeout is removed, as Kafka's pending-sync timeout (KAFKA-12890).
+	unsynced bool
 }
 
 type joinResult struct {
@@ -352,11 +356,38 @@ func (g *group) completeJoin() {
 		g.leader = g.sortedMembers()[0]
 	}
 	g.state = CompletingRebalance
+	timeout := time.Duration(0)
 	for _, m := range g.members {
 		m.prev, m.assignment = m.delivered, nil
 		m.joinCh <- joinResult{resp: g.joinResponse(m)}
 		m.joinCh = nil
+		m.unsynced = true
+		timeout = max(timeout, m.rebalance)
 		g.touch(m)
+	}
+	// Without a deadline, a member that joined and then never synced
+	// (while heartbeating) held the group in CompletingRebalance for good.
+	gen := g.generation
+	g.rebalance = time.AfterFunc(timeout, func() { g.syncTimedOut(gen) })
+}
+
+// syncTimedOut removes the members of generation gen that have not sent
+// their SyncGroup within the rebalance timeout, and rebalances the rest.
+func (g *group) syncTimedOut(gen int32) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed || g.generation != gen || (g.state != CompletingRebalance && g.state != Stable) {
+		return
+	}
+	removed := false
+	for _, id := range g.sortedMembers() {
+		if m := g.members[id]; m.unsynced {
+			g.remove(m, fmt.Errorf("%w: did not sync within the rebalance timeout", ErrUnknownMemberID))
+			removed = true
+		}
+	}
+	if removed {
+		g.afterRemoval()
 	}
 }
 
@@ -390,6 +421,9 @@ func (g *group) touch(m *member) {
 }
 
 func (g *group) stopTimer(m *member) {
+	// A fire already waiting for mu is stale now: without the bump it
+	// removed a member that had just joined (and so stopped its timer).
+	m.timerID++
 	if m.timer != nil {
 		m.timer.Stop()
 		m.timer = nil
@@ -444,10 +478,12 @@ func (g *group) sync(ctx context.Context, req SyncRequest) ([]byte, error) {
 		g.mu.Unlock()
 		return nil, err
 	}
-	switch g.state {
-	case PreparingRebalance:
+	if g.state == PreparingRebalance {
 		g.mu.Unlock()
 		return nil, ErrRebalanceInProgress
+	}
+	m.unsynced = false
+	switch g.state {
 	case Stable:
 		g.touch(m)
 		a := m.assignment
@@ -483,6 +519,7 @@ func (g *group) sync(ctx context.Context, req SyncRequest) ([]byte, error) {
 		g.mu.Lock()
 		if m.syncCh == ch {
 			m.syncCh = nil
+			m.unsynced = true // it has not got its assignment: it must sync again
 		}
 		g.mu.Unlock()
 		return nil, ctx.Err()
