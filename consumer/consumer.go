@@ -214,11 +214,16 @@ func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
 		}
 		if c.gm != nil {
 			if err := c.gm.fencedErr(); err != nil {
+				c.gm.dropLost(ctx) // OnLost, once: the partitions are another's now
 				return Fetches{}, err
 			}
 		}
 		if c.gm != nil && c.gm.needsJoin() {
 			if err := c.gm.join(ctx); err != nil {
+				if ferr := c.gm.fencedErr(); ferr != nil {
+					c.gm.dropLost(ctx)
+					return Fetches{}, ferr
+				}
 				if cerr := c.check(ctx); cerr != nil {
 					return Fetches{}, cerr
 				}
@@ -425,7 +430,11 @@ func (c *Consumer) Assignment() []TopicPartition {
 // In a group, Close first commits positions (with auto-commit), calls
 // OnRevoked and leaves the group, so the partitions move at once; a static
 // member (InstanceID) does not leave, and keeps its partitions if it comes
-// back within the session timeout.
+// back within the session timeout. If that commit fails, Close still
+// revokes and leaves, and returns the commit's error: the records since
+// the last commit will be read again by the partitions' next owner.
+// Partitions the group already took away (the member was fenced, or
+// dropped for not polling) go to OnLost instead, with nothing committed.
 func (c *Consumer) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -438,13 +447,14 @@ func (c *Consumer) Close() error {
 	c.cancel()
 	c.pollMu.Lock() // wait for a Poll in flight
 	defer c.pollMu.Unlock()
+	var err error
 	if c.gm != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
 		defer cancel()
-		c.gm.leave(ctx)
+		err = c.gm.leave(ctx)
 	}
 	c.wg.Wait()
-	return nil
+	return err
 }
 
 // isGone reports errors after which a subscribed partition is dropped.

@@ -178,9 +178,20 @@ func (m *member) flag(lost, gone bool) {
 // join runs rebalances until this member has a stable assignment. It is
 // called by Poll, so a member that does not poll does not rejoin and is
 // removed after the rebalance timeout.
-func (m *member) join(ctx context.Context) error {
+func (m *member) join(ctx context.Context) (err error) {
 	m.setJoining(true)
-	defer m.setJoining(false)
+	defer func() {
+		m.mu.Lock()
+		m.joining = false
+		if err != nil && m.fenced == nil {
+			// The rebalance is unfinished (a Poll whose ctx ended in
+			// SyncGroup, say): the next Poll carries on with it. Without
+			// this, heartbeats succeeded in the new generation and the
+			// member never learnt its assignment.
+			m.rejoin = true
+		}
+		m.mu.Unlock()
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -191,7 +202,10 @@ func (m *member) join(ctx context.Context) error {
 		m.rejoin = false
 		m.mu.Unlock()
 		if !cooperative && len(owned) > 0 {
-			m.revoke(ctx, owned) // eager: give everything up before joining
+			// Eager: give everything up before joining. A failed commit
+			// here, as in Kafka's client, only means the next owner
+			// rereads what was processed since the last one.
+			_ = m.revoke(ctx, owned)
 			owned = nil
 		}
 		resp, err := m.api.JoinGroup(ctx, group.JoinRequest{
@@ -338,7 +352,7 @@ func (m *member) apply(ctx context.Context, assigned []TopicPartition) error {
 	revoked := minus(owned, assigned)
 	added := minus(assigned, owned)
 	if len(revoked) > 0 {
-		m.revoke(ctx, revoked)
+		_ = m.revoke(ctx, revoked) // as the eager revoke in join
 		m.mu.Lock()
 		m.rejoin = true
 		m.mu.Unlock()
@@ -367,14 +381,16 @@ func (m *member) apply(ctx context.Context, assigned []TopicPartition) error {
 
 // revoke gives partitions up: auto-commits their positions, calls
 // OnRevoked, then stops fetching them.
-func (m *member) revoke(ctx context.Context, tps []TopicPartition) {
+func (m *member) revoke(ctx context.Context, tps []TopicPartition) error {
+	var err error
 	if m.c.opts.autoCommit() {
-		_ = m.c.commitPositions(ctx, tps)
+		err = m.c.commitPositions(ctx, tps)
 	}
 	if m.c.opts.OnRevoked != nil {
 		m.c.opts.OnRevoked(ctx, m.c, tps)
 	}
 	m.drop(tps)
+	return err
 }
 
 // dropLost handles partitions the coordinator took away: no commit is
@@ -409,21 +425,31 @@ func (m *member) drop(tps []TopicPartition) {
 
 // leave ends membership on Close: commit, revoke, leave (static members
 // stay, so a restart within the session timeout keeps the assignment).
-func (m *member) leave(ctx context.Context) {
+// It returns the commit's error: the positions since the last commit were
+// not stored, so the partitions' next owner reads those records again.
+func (m *member) leave(ctx context.Context) error {
 	close(m.stop)
 	<-m.done
+	// Partitions the group took away (the member was fenced, timed out,
+	// or left for not polling) are lost, as Kafka's close says with
+	// onPartitionsLost: nothing to commit or revoke.
+	m.dropLost(ctx)
 	m.mu.Lock()
-	id, owned := m.id, m.owned
+	id, owned, fenced := m.id, m.owned, m.fenced != nil
 	m.mu.Unlock()
-	if id == "" {
-		return
+	if fenced || id == "" {
+		return nil
 	}
+	var err error
 	if len(owned) > 0 {
-		m.revoke(ctx, owned)
+		if err = m.revoke(ctx, owned); err != nil {
+			err = fmt.Errorf("cairn: committing positions of group %q on close: %w", m.c.opts.Group, err)
+		}
 	}
 	if m.c.opts.InstanceID == "" {
 		_ = m.api.LeaveGroup(ctx, m.c.opts.Group, group.MemberIdentity{MemberID: id})
 	}
+	return err
 }
 
 // checkTopics flags a rejoin on the leader when a subscribed topic's
