@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/topic"
@@ -25,22 +27,26 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreateTopicsResponseTopic()
 		rt.Topic = t.Topic
-		err := c.s.createTopic(ctx, t, req.ValidateOnly)
+		n, err := c.s.createTopic(ctx, t, req.ValidateOnly)
 		rt.ErrorCode, rt.ErrorMessage = code(err), errMessage(err)
-		if info, ierr := c.s.b.DescribeTopic(ctx, t.Topic); err == nil && ierr == nil {
+		if info, ierr := c.s.b.DescribeTopic(ctx, t.Topic); err == nil && ierr == nil && !req.ValidateOnly {
 			rt.TopicID, rt.NumPartitions, rt.ReplicationFactor = topicUUID(info.ID), int32(len(info.Partitions)), 1
+		} else if err == nil {
+			rt.NumPartitions, rt.ReplicationFactor = int32(n), 1 // as Kafka: what would be created
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
 }
 
-func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopic, validateOnly bool) error {
+// createTopic creates t, or with validateOnly makes the same checks, and
+// returns its partition count.
+func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopic, validateOnly bool) (int, error) {
 	if rf := t.ReplicationFactor; rf != -1 && rf != 1 {
-		return fmt.Errorf("%w: replication factor %d on a single broker", kerr.InvalidReplicationFactor, rf)
+		return 0, fmt.Errorf("%w: replication factor %d on a single broker", kerr.InvalidReplicationFactor, rf)
 	}
 	if len(t.ReplicaAssignment) > 0 {
-		return fmt.Errorf("%w: manual replica assignment", cairn.ErrInvalidArgument)
+		return 0, fmt.Errorf("%w: manual replica assignment", cairn.ErrInvalidArgument)
 	}
 	n := int(t.NumPartitions)
 	if n == -1 {
@@ -53,18 +59,32 @@ func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopi
 		}
 	}
 	if !validateOnly {
-		return s.b.CreateTopic(ctx, t.Topic, n, cfg)
+		return n, s.b.CreateTopic(ctx, t.Topic, n, cfg)
 	}
+	// The checks of topic.Registry.Create, in its order.
 	if err := topic.ValidateName(t.Topic); err != nil {
-		return err
+		return n, err
 	}
 	if n < 1 || n > topic.MaxPartitions {
-		return cairn.ErrInvalidPartitions
+		return n, cairn.ErrInvalidPartitions
 	}
-	if _, err := s.b.DescribeTopic(ctx, t.Topic); err == nil {
-		return cairn.ErrTopicExists
+	if err := topic.Config(cfg).Validate(); err != nil {
+		return n, err
 	}
-	return topic.Config(cfg).Validate()
+	names, err := s.b.Topics(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, other := range names {
+		if other == t.Topic {
+			return n, fmt.Errorf("%w: %q", cairn.ErrTopicExists, t.Topic)
+		}
+		if strings.ReplaceAll(other, ".", "_") == strings.ReplaceAll(t.Topic, ".", "_") {
+			return n, fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are the same in Kafka metric names)",
+				cairn.ErrInvalidTopic, t.Topic, other)
+		}
+	}
+	return n, nil
 }
 
 func handleDeleteTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
@@ -98,8 +118,9 @@ func handleCreatePartitions(ctx context.Context, c *conn, kreq kmsg.Request) (km
 		var err error
 		if req.ValidateOnly {
 			var n int
-			if n, err = c.s.b.PartitionCount(t.Topic); err == nil && int(t.Count) <= n {
-				err = cairn.ErrInvalidPartitions
+			if n, err = c.s.b.PartitionCount(t.Topic); err == nil && (int(t.Count) <= n || int(t.Count) > topic.MaxPartitions) {
+				err = fmt.Errorf("%w: %d, topic %q has %d and can grow to %d",
+					cairn.ErrInvalidPartitions, t.Count, t.Topic, n, topic.MaxPartitions)
 			}
 		} else {
 			err = c.s.b.CreatePartitions(ctx, t.Topic, int(t.Count))
@@ -201,7 +222,8 @@ func (s *Server) alterTopic(ctx context.Context, kind kmsg.ConfigResourceType, n
 		return fmt.Errorf("%w: only topic configs can be altered", cairn.ErrInvalidArgument)
 	}
 	if validateOnly {
-		if _, err := s.b.DescribeTopic(ctx, name); err != nil {
+		info, err := s.b.DescribeTopic(ctx, name)
+		if err != nil {
 			return err
 		}
 		for _, k := range reset {
@@ -209,7 +231,30 @@ func (s *Server) alterTopic(ctx context.Context, kind kmsg.ConfigResourceType, n
 				return &topic.ConfigError{Key: k, Reason: "unknown key"}
 			}
 		}
-		return topic.Config(set).Validate()
+		if err := topic.Config(set).Validate(); err != nil {
+			return err
+		}
+		// topic.Registry.AlterConfig's one check on the merged config:
+		// only a topic without records can become compacted.
+		cur, next := topic.Config{}, topic.Config{}
+		for _, e := range info.Config {
+			if !e.IsDefault {
+				cur[e.Key], next[e.Key] = e.Value, e.Value
+			}
+		}
+		for _, k := range reset {
+			delete(next, k)
+		}
+		maps.Copy(next, set)
+		if next.Compact() && !cur.Compact() {
+			for _, p := range info.Partitions {
+				if p.HighWatermark > p.LogStart {
+					return &topic.ConfigError{Key: topic.CleanupPolicy, Value: next.Get(topic.CleanupPolicy),
+						Reason: fmt.Sprintf("partition %d holds records appended without compaction, which its key index would miss; compact a new topic", p.Partition)}
+				}
+			}
+		}
+		return nil
 	}
 	return s.b.AlterTopicConfig(ctx, name, set, reset...)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -127,7 +128,9 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]b
 			rp.RecordBatches = []byte{} // empty, not null: librdkafka rejects null
 			limit := min(int(p.PartitionMaxBytes), maxBytes-total)
 			if total > 0 && limit <= 0 {
-				rt.Partitions = append(rt.Partitions, s.watermarksOnly(rp, t.Topic))
+				rp = s.watermarksOnly(rp, t.Topic, p.FetchOffset)
+				failed = failed || rp.ErrorCode != 0
+				rt.Partitions = append(rt.Partitions, rp)
 				continue
 			}
 			start := len(*buf)
@@ -179,20 +182,60 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]b
 	return resp, total, failed
 }
 
-// watermarksOnly answers a partition left out by the request's byte limit.
-func (s *Server) watermarksOnly(rp kmsg.FetchResponseTopicPartition, topic string) kmsg.FetchResponseTopicPartition {
+// watermarksOnly answers a partition left out by the request's byte limit,
+// with OFFSET_OUT_OF_RANGE for a fetch offset outside the log, as a read
+// would (Kafka checks the offset whatever the bytes left).
+func (s *Server) watermarksOnly(rp kmsg.FetchResponseTopicPartition, topic string, offset int64) kmsg.FetchResponseTopicPartition {
 	start, hwm, err := s.b.Watermarks(topic, rp.Partition)
 	rp.ErrorCode = code(err)
+	if err == nil && (offset < start || offset > hwm) {
+		rp.ErrorCode = kerr.OffsetOutOfRange.Code
+	}
 	rp.RecordBatches = []byte{}
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = hwm, hwm, start
 	return rp
 }
+
+// maxSelectChans bounds the partition channels one reflect.Select waits
+// on: it panics past 65536 cases, three of which are waitAny's own.
+const maxSelectChans = 1 << 15
 
 // waitAny waits for a channel, the deadline, ctx or gone; false means
 // ctx ended or gone was closed.
 func waitAny(ctx context.Context, chans []<-chan struct{}, deadline time.Time, gone <-chan struct{}) bool {
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
+	if len(chans) > maxSelectChans {
+		// A request may name a partition many times, and a topic may
+		// have up to 65536 partitions: wait on the distinct channels,
+		// in groups that each have a goroutine.
+		seen := make(map[<-chan struct{}]struct{}, len(chans))
+		distinct := chans[:0:0]
+		for _, ch := range chans {
+			if _, ok := seen[ch]; !ok {
+				seen[ch] = struct{}{}
+				distinct = append(distinct, ch)
+			}
+		}
+		chans = distinct
+	}
+	if len(chans) > maxSelectChans {
+		woke, quit := make(chan struct{}), make(chan struct{})
+		defer close(quit)
+		var once sync.Once
+		for group := range slices.Chunk(chans, maxSelectChans) {
+			go func() {
+				cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(quit)}}
+				for _, ch := range group {
+					cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+				}
+				if chosen, _, _ := reflect.Select(cases); chosen > 0 {
+					once.Do(func() { close(woke) })
+				}
+			}()
+		}
+		chans = []<-chan struct{}{woke}
+	}
 	cases := []reflect.SelectCase{
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(gone)},
