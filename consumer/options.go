@@ -114,8 +114,10 @@ type Options struct {
 	// OnAssigned runs in Poll after partitions are assigned (positions are
 	// set; Seek may move them). OnRevoked runs in Poll before partitions
 	// move to another member, after the auto-commit, so the user can
-	// commit. OnLost runs when the group dropped this member (session
-	// timeout): committing is no longer possible; it defaults to OnRevoked.
+	// commit. OnLost runs when the group took this member's partitions
+	// away (session or rebalance timeout, or fenced as a static member),
+	// in the next Poll or in Close: committing is no longer possible; it
+	// defaults to OnRevoked.
 	OnAssigned, OnRevoked, OnLost func(ctx context.Context, c *Consumer, partitions []TopicPartition)
 }
 

@@ -53,6 +53,9 @@ type source interface {
 	Poll(ctx context.Context) ([]*cairn.Record, error)
 	// Commit commits the group's next offsets by partition.
 	Commit(ctx context.Context, next map[int32]int64) error
+	// Assigned returns the topic's partitions the group gave this
+	// member, and whether it has had an assignment yet.
+	Assigned() (partitions map[int32]bool, joined bool)
 	Close() error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cairnlog/cairn"
 )
@@ -12,8 +13,10 @@ const consumeSynopsis = `TOPIC [--from earliest|latest|N] [--group G] [-n COUNT]
        [--dir DIR | --bootstrap HOST:PORT]
 
 Without --follow, records up to the end of each partition as it was at the
-start are printed, then the command exits. A group's committed offsets take
-precedence over --from; the offsets of the printed records are committed.`
+start are printed, then the command exits; in a group, only of the partitions
+the group gives this member. A group's committed offsets take precedence over
+--from (unless retention deleted them); the offsets of the printed records
+are committed.`
 
 type consumeFlags struct {
 	from   offsetSpec
@@ -28,7 +31,7 @@ func runConsume(ctx context.Context, args []string, io stdio) error {
 	fs := newFlags(io, "consume", consumeSynopsis)
 	conn := addConnFlags(fs)
 	var f consumeFlags
-	fs.Var(offsetFlag{&f.from}, "from", "where to start: earliest, latest or an `offset` (default earliest)")
+	fs.Var(offsetFlag{&f.from}, "from", "where to start: earliest, latest or an `offset`")
 	fs.StringVar(&f.group, "group", "", "consume as a member of consumer `group` G")
 	fs.IntVar(&f.count, "n", 0, "exit after `COUNT` records (0: no limit)")
 	fs.BoolVar(&f.follow, "follow", false, "keep waiting for new records (until Ctrl-C)")
@@ -64,13 +67,13 @@ func consume(ctx context.Context, io stdio, be backend, topic string, f consumeF
 	if err != nil {
 		return err
 	}
-	c := &consumption{io: io, src: src, format: compileFormat(f.format), limit: f.count, ends: ends, group: f.group}
+	c := &consumption{io: io, be: be, src: src, topic: topic, format: compileFormat(f.format), limit: f.count, ends: ends, group: f.group}
 	err = c.run(ctx)
 	if cerr := src.Close(); err == nil {
 		err = cerr
 	}
-	if f.follow && errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		err = nil // Ctrl-C is how --follow ends
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil // Ctrl-C is how --follow ends, and it cuts the rest short
 	}
 	return err
 }
@@ -91,7 +94,10 @@ func pendingEnds(ctx context.Context, be backend, topic string, f consumeFlags) 
 	ends := map[int32]int64{}
 	for _, p := range parts {
 		start, ok := committed[p.Partition]
-		if !ok {
+		if !ok || start < p.LogStart {
+			// No commit, or one retention has since deleted: the
+			// consumer starts where --from says, as Kafka clients
+			// reset to auto.offset.reset.
 			start = f.from.resolve(p.LogStart, p.HighWatermark)
 		}
 		if start < p.HighWatermark {
@@ -104,7 +110,9 @@ func pendingEnds(ctx context.Context, be backend, topic string, f consumeFlags) 
 // consumption is one run of consume.
 type consumption struct {
 	io     stdio
+	be     backend
 	src    source
+	topic  string
 	format recordFormat
 	limit  int             // 0: none
 	ends   map[int32]int64 // nil with --follow; emptied as partitions end
@@ -116,7 +124,13 @@ type consumption struct {
 // run polls and prints until the limit, the ends, or an error.
 func (c *consumption) run(ctx context.Context) error {
 	for {
-		recs, err := c.src.Poll(ctx)
+		recs, err := c.poll(ctx)
+		if errors.Is(err, errIdle) {
+			if done, err := c.othersHoldTheRest(ctx); done || err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -130,6 +144,62 @@ func (c *consumption) run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// idleCheck is how long a group consumer without --follow polls in vain
+// before it checks whether the partitions left to print are another
+// member's.
+const idleCheck = time.Second
+
+// errIdle is a poll that found nothing within idleCheck.
+var errIdle = errors.New("idle")
+
+// poll polls; in a group without --follow, it returns errIdle after
+// idleCheck without records.
+func (c *consumption) poll(ctx context.Context) ([]*cairn.Record, error) {
+	if c.group == "" || c.ends == nil {
+		return c.src.Poll(ctx)
+	}
+	pctx, cancel := context.WithTimeout(ctx, idleCheck)
+	defer cancel()
+	recs, err := c.src.Poll(pctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, errIdle
+	}
+	return recs, err
+}
+
+// othersHoldTheRest reports whether every partition left to print is
+// assigned to another member of the group, which prints it: a group
+// shares the partitions, so this member is done with its own.
+func (c *consumption) othersHoldTheRest(ctx context.Context) (bool, error) {
+	mine, joined := c.src.Assigned()
+	if !joined {
+		return false, nil
+	}
+	for p := range c.ends {
+		if mine[p] {
+			return false, nil
+		}
+	}
+	g, err := c.be.DescribeGroup(ctx, c.group)
+	if err != nil || g.State != "Stable" {
+		return false, err
+	}
+	held := map[int32]bool{}
+	for _, m := range g.Members {
+		for _, tp := range m.Assigned {
+			if tp.Topic == c.topic {
+				held[tp.Partition] = true
+			}
+		}
+	}
+	for p := range c.ends {
+		if !held[p] {
+			return false, nil // between owners: it may come to this member
+		}
+	}
+	return true, nil
 }
 
 // print prints recs (within the limit and the ends) and returns the next

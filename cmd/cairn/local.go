@@ -118,6 +118,18 @@ func (s *localSource) Commit(ctx context.Context, next map[int32]int64) error {
 
 func (s *localSource) Close() error { return s.c.Close() }
 
+// Assigned counts the member as joined once it has partitions: the CLI
+// holds the directory, so no other member can hold any.
+func (s *localSource) Assigned() (map[int32]bool, bool) {
+	mine := map[int32]bool{}
+	for _, tp := range s.c.Assignment() {
+		if tp.Topic == s.topic {
+			mine[tp.Partition] = true
+		}
+	}
+	return mine, len(mine) > 0
+}
+
 func (l *local) Groups(ctx context.Context) ([]groupListing, error) {
 	gs, err := l.b.Groups().ListGroups(ctx)
 	if err != nil {

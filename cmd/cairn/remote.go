@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairnlog/cairn"
@@ -59,13 +61,22 @@ func (r *remote) CreateTopic(ctx context.Context, name string, partitions int, c
 	for k, v := range cfg {
 		configs[k] = kadm.StringPtr(v)
 	}
-	_, err := r.adm.CreateTopic(ctx, int32(partitions), -1, configs, name)
-	return err
+	resp, err := r.adm.CreateTopic(ctx, int32(partitions), -1, configs, name)
+	return withMessage(err, resp.ErrMessage)
 }
 
 func (r *remote) DeleteTopic(ctx context.Context, name string) error {
-	_, err := r.adm.DeleteTopic(ctx, name)
-	return err
+	resp, err := r.adm.DeleteTopic(ctx, name)
+	return withMessage(err, resp.ErrMessage)
+}
+
+// withMessage adds the server's message to a Kafka error code's error: it
+// says what was wrong (which config, say) where the code is generic.
+func withMessage(err error, msg string) error {
+	if err == nil || msg == "" {
+		return err
+	}
+	return fmt.Errorf("%w: %s", err, msg)
 }
 
 func (r *remote) DescribeTopic(ctx context.Context, name string) (topicInfo, error) {
@@ -99,7 +110,11 @@ func (r *remote) Partitions(ctx context.Context, name string) ([]cairn.Partition
 	if err != nil {
 		return nil, err
 	}
-	if err := errors.Join(starts.Error(), ends.Error()); err != nil {
+	err = starts.Error() // ends.Error() is the same error, for a missing topic
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("topic %q: %w", name, err)
 	}
 	var out []cairn.PartitionInfo
@@ -154,20 +169,51 @@ func (r *remote) Consumer(_ context.Context, opts sourceOptions) (source, error)
 	case exact:
 		start = kgo.NewOffset().At(opts.From.offset)
 	}
+	src := &remoteSource{topic: opts.Topic, mine: map[int32]bool{}}
 	more := []kgo.Opt{kgo.ConsumeTopics(opts.Topic), kgo.ConsumeResetOffset(start)}
 	if opts.Group != "" {
-		more = append(more, kgo.ConsumerGroup(opts.Group), kgo.DisableAutoCommit())
+		more = append(more, kgo.ConsumerGroup(opts.Group), kgo.DisableAutoCommit(),
+			kgo.OnPartitionsAssigned(src.assigned), kgo.OnPartitionsRevoked(src.revoked),
+			kgo.OnPartitionsLost(src.revoked))
 	}
 	cl, err := kgo.NewClient(clientOpts(r.seed, more...)...)
 	if err != nil {
 		return nil, err
 	}
-	return &remoteSource{cl: cl, topic: opts.Topic}, nil
+	src.cl = cl
+	return src, nil
 }
 
 type remoteSource struct {
 	cl    *kgo.Client
 	topic string
+
+	mu     sync.Mutex // guards joined and mine, set by the group's callbacks
+	joined bool
+	mine   map[int32]bool
+}
+
+func (s *remoteSource) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.joined = true // kgo calls this after every rebalance, even with nothing new
+	for _, p := range m[s.topic] {
+		s.mine[p] = true
+	}
+}
+
+func (s *remoteSource) revoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range m[s.topic] {
+		delete(s.mine, p)
+	}
+}
+
+func (s *remoteSource) Assigned() (map[int32]bool, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.mine), s.joined
 }
 
 func (s *remoteSource) Poll(ctx context.Context) ([]*cairn.Record, error) {
@@ -288,6 +334,13 @@ func (r *remote) Lag(ctx context.Context, id string) ([]group.Lag, error) {
 	}
 	if err := offs.Error(); err != nil {
 		return nil, err
+	}
+	if len(offs) == 0 {
+		// No offsets: the group may not exist (Kafka answers an empty
+		// OffsetFetch either way); fail as --dir does if it does not.
+		if _, err := r.DescribeGroup(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	ends, err := r.adm.ListEndOffsets(ctx, offs.Partitions().Topics()...)
 	if err != nil {

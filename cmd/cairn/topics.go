@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/cairnlog/cairn/topic"
 )
 
 const topicsSynopsis = `VERB [ARGS] [--dir DIR | --bootstrap HOST:PORT]
@@ -34,6 +36,11 @@ func runTopics(ctx context.Context, args []string, io stdio) error {
 		fn = func(be backend) error { return listTopics(ctx, io, be) }
 	case "create":
 		err = positional(fs, pos, "NAME")
+		if err == nil && (*partitions < 1 || *partitions > topic.MaxPartitions) {
+			// Kafka's request carries an int32, and -1 asks for the
+			// server's default: either would not be the count printed.
+			err = usagef(fs, "--partitions %d: want 1 to %d", *partitions, topic.MaxPartitions)
+		}
 		fn = func(be backend) error { return createTopic(ctx, io, be, pos[0], *partitions, cfg) }
 	case "describe":
 		err = positional(fs, pos, "NAME")

@@ -2,7 +2,8 @@
 // sharing a 6-partition topic while a producer writes. Members join one
 // after another and one leaves; each prints its partitions as they are
 // assigned and revoked (cooperative-sticky: only moved partitions change
-// hands), and the totals show every record was processed.
+// hands), and the totals show every record was processed or, appended
+// after the members stopped reading, is left for the group's next run.
 //
 //	go run ./examples/consumer-group
 package main
