@@ -120,29 +120,7 @@ func (p *Partition) recordAt(ctx context.Context, off int64) (r log.Record, gone
 // applied: it also returns when the append that owns it failed its fsync
 // (the record will never become visible), with that failure.
 func (p *Partition) waitVisible(ctx context.Context, off int64) error {
-	for {
-		ch := p.changed()
-		if p.hwm.Load() > off {
-			return nil
-		}
-		p.mu.Lock()
-		err := p.mu.err
-		p.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		p.life.RLock()
-		closed := p.closed
-		p.life.RUnlock()
-		if closed {
-			return ErrClosed
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return p.wait(ctx, off, true)
 }
 
 // lookup returns the offset the key index holds for key.

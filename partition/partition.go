@@ -268,10 +268,25 @@ func (p *Partition) Changed() <-chan struct{} { return p.changed() }
 // record at offset or later can be read, or ctx is done, or the partition
 // closes.
 func (p *Partition) Wait(ctx context.Context, offset int64) error {
+	return p.wait(ctx, offset, false)
+}
+
+// wait is Wait; with applied (the record at offset is applied already),
+// it also returns the partition's failure, after which that record will
+// never become visible.
+func (p *Partition) wait(ctx context.Context, offset int64, applied bool) error {
 	for {
 		ch := p.changed() // load before checking, so no wake-up is lost
 		if p.hwm.Load() > offset {
 			return nil
+		}
+		if applied {
+			p.mu.Lock()
+			err := p.mu.err
+			p.mu.Unlock()
+			if err != nil {
+				return err
+			}
 		}
 		p.life.RLock()
 		closed := p.closed
