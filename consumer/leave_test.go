@@ -14,26 +14,16 @@ import (
 )
 
 // A static member fenced by a newer instance with its InstanceID loses its
-// partitions: Kafka's client calls onPartitionsLost. Here Poll returns
-// ErrFencedInstanceID but OnLost is never called, the fenced consumer
-// still reports the partitions in Assignment, and Close calls OnRevoked
-// (after a commit that is refused) as if it had them to give up.
+// partitions, as Kafka's client says with onPartitionsLost: OnLost runs,
+// Assignment is empty, and Close neither commits nor calls OnRevoked (it
+// used to, as if the member had the partitions to give up, and OnLost
+// never ran).
 func TestFencedInstanceCallsOnLost(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
-	var mu sync.Mutex
-	var lost, revoked [][]consumer.TopicPartition
+	var calls lostRevoked
 	o := groupOpts("g", "t")
 	o.InstanceID = "pod-1"
-	o.OnLost = func(_ context.Context, _ *consumer.Consumer, tps []consumer.TopicPartition) {
-		mu.Lock()
-		lost = append(lost, tps)
-		mu.Unlock()
-	}
-	o.OnRevoked = func(_ context.Context, _ *consumer.Consumer, tps []consumer.TopicPartition) {
-		mu.Lock()
-		revoked = append(revoked, tps)
-		mu.Unlock()
-	}
+	calls.hook(o)
 	c1 := newConsumer(t, b, o)
 	for len(c1.Assignment()) == 0 {
 		pctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -56,8 +46,7 @@ func TestFencedInstanceCallsOnLost(t *testing.T) {
 	}, 5*time.Second, time.Millisecond)
 	afterFence := c1.Assignment()
 	require.NoError(t, c1.Close())
-	mu.Lock()
-	defer mu.Unlock()
+	lost, revoked := calls.get()
 	t.Logf("after fencing: Assignment %v; after Close: OnLost calls %v, OnRevoked calls %v", afterFence, lost, revoked)
 	require.Empty(t, afterFence, "a fenced consumer owns nothing")
 	require.Equal(t, [][]consumer.TopicPartition{{{Topic: "t", Partition: 0}}}, lost, "OnLost is told the partitions are gone")
@@ -78,12 +67,11 @@ func (s slowLeader) SyncGroup(ctx context.Context, req group.SyncRequest) ([]byt
 	return s.Broker.SyncGroup(ctx, req)
 }
 
-// A Poll whose ctx ends while the member waits in SyncGroup returns the
-// ctx error, but the member forgets that it has a rebalance to finish
-// (join cleared the rejoin flag first): its heartbeats succeed in the new
-// generation, so no later Poll joins or syncs again, and the partitions the
-// leader assigned it are read by nobody, for good. Kafka's client keeps
-// the rebalance pending and completes it in the next poll.
+// A Poll whose ctx ends while the member waits in SyncGroup leaves the
+// rebalance pending, and the next Poll finishes it, as Kafka's client
+// does. The member used to forget it (join cleared the rejoin flag first):
+// its heartbeats succeeded in the new generation, no later Poll joined or
+// synced again, and the partition the leader assigned it went unread.
 func TestPollCutInSyncStillGetsAssignment(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 2})
 	runCtx, stop := context.WithCancel(ctx)
@@ -118,27 +106,16 @@ func TestPollCutInSyncStillGetsAssignment(t *testing.T) {
 }
 
 // A consumer that stopped polling for longer than RebalanceTimeout leaves
-// the group (its heartbeat goroutine does): its partitions are lost. If
-// the user then closes it without another Poll, Close returns without
-// calling OnLost (or OnRevoked): the user never learns the partitions are
-// gone. Kafka's close() calls onPartitionsLost when the member has no
-// generation.
+// the group (its heartbeat goroutine does): its partitions are lost. A
+// Close without another Poll calls OnLost, as Kafka's close() calls
+// onPartitionsLost for a member without a generation (it returned without
+// telling the user anything).
 func TestCloseAfterLeavingCallsOnLost(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
-	var mu sync.Mutex
-	var lost, revoked [][]consumer.TopicPartition
+	var calls lostRevoked
 	o := groupOpts("g", "t")
 	o.RebalanceTimeout = 200 * time.Millisecond
-	o.OnLost = func(_ context.Context, _ *consumer.Consumer, tps []consumer.TopicPartition) {
-		mu.Lock()
-		lost = append(lost, tps)
-		mu.Unlock()
-	}
-	o.OnRevoked = func(_ context.Context, _ *consumer.Consumer, tps []consumer.TopicPartition) {
-		mu.Lock()
-		revoked = append(revoked, tps)
-		mu.Unlock()
-	}
+	calls.hook(o)
 	c := newConsumer(t, b, o)
 	for len(c.Assignment()) == 0 {
 		pctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -150,8 +127,7 @@ func TestCloseAfterLeavingCallsOnLost(t *testing.T) {
 		return err == nil && len(d.Members) == 0
 	}, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, c.Close())
-	mu.Lock()
-	defer mu.Unlock()
+	lost, revoked := calls.get()
 	t.Logf("OnLost calls %v, OnRevoked calls %v", lost, revoked)
 	require.Equal(t, [][]consumer.TopicPartition{{{Topic: "t", Partition: 0}}}, lost)
 }
@@ -183,4 +159,27 @@ func TestCloseReportsFailedCommit(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, d.Members, "the member left all the same")
 	require.NoError(t, c.Close(), "a second Close has nothing to report")
+}
+
+// lostRevoked records the partitions of each OnLost and OnRevoked call.
+type lostRevoked struct {
+	mu            sync.Mutex
+	lost, revoked [][]consumer.TopicPartition
+}
+
+func (r *lostRevoked) hook(o *consumer.Options) {
+	record := func(to *[][]consumer.TopicPartition) func(context.Context, *consumer.Consumer, []consumer.TopicPartition) {
+		return func(_ context.Context, _ *consumer.Consumer, tps []consumer.TopicPartition) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			*to = append(*to, tps)
+		}
+	}
+	o.OnLost, o.OnRevoked = record(&r.lost), record(&r.revoked)
+}
+
+func (r *lostRevoked) get() (lost, revoked [][]consumer.TopicPartition) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lost, r.revoked
 }
