@@ -23,6 +23,9 @@ type cleanup struct {
 	// reclaimed is each partition's log start when its deleted range was
 	// last compacted (see reclaim).
 	reclaimed map[*partition.Partition]int64
+	// swept is each compacted partition's log start when the key index
+	// entries of the records below it were last dropped (see sweepKeys).
+	swept map[*partition.Partition]int64
 	// closed is set by Close, which takes mu to set it, so a pass in
 	// progress ends before Pebble closes.
 	closed bool
@@ -33,7 +36,7 @@ type cleanup struct {
 // in flight so Close does not wait for it.
 func (b *Broker) startCleanup() {
 	b.clean = &cleanup{cleaner: compaction.NewCleaner(b.opts.Cleaner),
-		reclaimed: map[*partition.Partition]int64{}}
+		reclaimed: map[*partition.Partition]int64{}, swept: map[*partition.Partition]int64{}}
 	if b.opts.CleanupInterval < 0 {
 		return
 	}
@@ -104,6 +107,11 @@ func (b *Broker) cleanupPass(ctx context.Context) error {
 			delete(b.clean.reclaimed, p) // its topic was deleted
 		}
 	}
+	for p := range b.clean.swept {
+		if _, err := b.topics.Partition(p.Topic(), p.Index()); err != nil {
+			delete(b.clean.swept, p)
+		}
+	}
 	for _, t := range b.topics.List() {
 		for _, p := range t.Partitions {
 			if err := ctx.Err(); err != nil {
@@ -133,9 +141,28 @@ func (b *Broker) cleanPartition(ctx context.Context, t *topic.Topic, p *partitio
 		b.clean.reclaimed[p] = start
 	}
 	if cfg.Compact() {
-		_, err := b.clean.cleaner.Clean(ctx, p, cleanPolicy(cfg), now)
+		res, err := b.clean.cleaner.Clean(ctx, p, cleanPolicy(cfg), now)
+		if err != nil {
+			return err
+		}
+		return b.sweepKeys(ctx, p, res.Passes > 0)
+	}
+	return nil
+}
+
+// sweepKeys drops the key index entries of records that retention or
+// DeleteRecords removed, once the log start moved since the last sweep.
+// The sweep scans the whole index, so it runs only along with a cleaning
+// pass (which reads the whole log anyway) or once the log is empty.
+func (b *Broker) sweepKeys(ctx context.Context, p *partition.Partition, cleaned bool) error {
+	start := p.LogStart()
+	if start <= b.clean.swept[p] || (!cleaned && start < p.HighWatermark()) {
+		return nil
+	}
+	if _, err := p.DropStaleKeys(ctx); err != nil {
 		return err
 	}
+	b.clean.swept[p] = start
 	return nil
 }
 

@@ -307,7 +307,7 @@ func (w *rewriter) batch(ctx context.Context, b log.Batch) error {
 	removed := int64(b.NumRecords() - kept)
 	w.res.Removed += removed
 	w.step.Records += removed
-	w.step.Batches = append(w.step.Batches, log.Replace{Last: b.LastOffset(), Old: b.Len(), Batch: out})
+	w.step.Batches = append(w.step.Batches, log.Replace{Last: b.LastOffset(), Old: b.Len(), Batch: out, MaxTimestamp: b.MaxTimestamp()})
 	w.bytes += len(out) + 64
 	if w.bytes >= w.c.opts.StepBytes {
 		return w.flush(ctx)

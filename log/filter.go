@@ -2,6 +2,7 @@ package log
 
 import (
 	"encoding/binary"
+	"time"
 )
 
 // Filter returns the batch rewritten to hold only the records keep accepts,
@@ -84,4 +85,7 @@ type Replace struct {
 	Last  int64
 	Old   int
 	Batch []byte
+	// MaxTimestamp is the batch's max timestamp (zero if unknown): a
+	// partition uses it to drop the time index entry of a deleted batch.
+	MaxTimestamp time.Time
 }

@@ -141,9 +141,8 @@ func (p *Partition) batches(from, to int64, maxBytes int) ([]log.Batch, error) {
 // BaseAtTime returns the base offset of the first batch whose max
 // timestamp is at or after t (the high watermark if none is), found
 // through the time index: every batch below it is older than t. When the
-// index cannot tell (its entry names a batch retention removed), it
-// answers the log start, which is safe for both of its users: retention
-// deletes nothing more and the cleaner cleans nothing younger.
+// index cannot tell (its entry names a batch retention or the cleaner
+// removed), it scans the batches from there.
 func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 	if err := p.enter(); err != nil {
 		return 0, err
@@ -164,11 +163,23 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 	case last >= hwm:
 		return hwm, nil
 	case last < logStart:
-		return logStart, nil
+		// The entry names a batch DeleteRecords removed (dropTimeEntries
+		// keeps entries at or above the first kept batch's max
+		// timestamp): the index cannot tell which kept batch is the
+		// first to reach t. Scan for it; it is at or before the batch
+		// the next live entry names, so the scan stops there at the
+		// latest. Answering the log start instead blocked retention.ms
+		// and min.compaction.lag.ms until the wall clock passed the
+		// removed batch's timestamp (for good, for a future one).
+		return p.scanBaseAtTime(t.UnixMilli(), logStart, hwm)
 	}
 	v, closer, err := p.db.Get(log.DataKey(nil, p.id, uint32(p.index), last))
 	if err == pebble.ErrNotFound {
-		return last + 1, nil // the cleaner emptied and removed that batch
+		// The cleaner emptied and removed that batch: the batches after
+		// it up to the next entry's may still be older than t. Answering
+		// last+1 kept them (for good behind a batch stamped in the
+		// future); scan for the first that is not.
+		return p.scanBaseAtTime(t.UnixMilli(), max(last+1, logStart), hwm)
 	}
 	if err != nil {
 		return 0, p.wrap(last, err)
@@ -179,6 +190,40 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 		return 0, err
 	}
 	return max(b.BaseOffset(), logStart), nil
+}
+
+// scanBaseAtTime returns the base offset (at least logStart) of the first
+// stored batch from logStart on whose max timestamp is at or after ts,
+// or hwm if there is none.
+func (p *Partition) scanBaseAtTime(ts, logStart, hwm int64) (int64, error) {
+	if logStart >= hwm {
+		return hwm, nil
+	}
+	it, err := p.db.NewIter(&pebble.IterOptions{
+		LowerBound: log.DataKey(nil, p.id, uint32(p.index), logStart),
+		UpperBound: log.DataKey(nil, p.id, uint32(p.index), hwm),
+	})
+	if err != nil {
+		return 0, p.wrap(logStart, err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return 0, p.wrap(logStart, err)
+		}
+		b, err := p.checkStored(it.Key(), v) // only its header is used, before the iterator moves
+		if err != nil {
+			return 0, err
+		}
+		if b.MaxTimestamp().UnixMilli() >= ts {
+			return max(b.BaseOffset(), logStart), nil
+		}
+	}
+	if err := it.Error(); err != nil {
+		return 0, p.wrap(logStart, err)
+	}
+	return hwm, nil
 }
 
 // ApplyClean applies one cleaning step in one Pebble batch: it replaces
@@ -219,6 +264,9 @@ func (p *Partition) ApplyClean(ctx context.Context, rw *log.Rewrite) error {
 		}
 	}
 	if err := p.expireKeys(wb, rw.Expired); err != nil {
+		return err
+	}
+	if err := p.dropCleanedTimeEntries(wb, rw.Batches, logStart); err != nil {
 		return err
 	}
 	st := p.mu.clean
@@ -279,5 +327,68 @@ func (p *Partition) loadTail(end int64) error {
 		return err
 	}
 	p.tail.Store(bs[0].BaseOffset())
+	return nil
+}
+
+// dropCleanedTimeEntries deletes, in wb, the time index entries of the
+// batches the step deletes when that loses nothing: when no batch that
+// stays lies between the deleted one and the batch the next entry names
+// (or the log end), a seek that found the deleted batch's entry now finds
+// the next one, with nothing older than it skipped. Without it, a
+// compacted topic kept an entry for every batch ever appended, however
+// few batches cleaning left. rs are in offset order; mu is held.
+func (p *Partition) dropCleanedTimeEntries(wb *pebble.Batch, rs []log.Replace, logStart int64) error {
+	deleted := map[int64]bool{}
+	for _, r := range rs {
+		if r.Batch == nil {
+			deleted[r.Last] = true
+		}
+	}
+	prefix := p.timePrefix()
+	for _, r := range rs {
+		if r.Batch != nil || r.Last < logStart || r.MaxTimestamp.IsZero() {
+			continue
+		}
+		k := p.timeKey(r.MaxTimestamp.UnixMilli())
+		v, closer, err := p.db.Get(k)
+		if err == pebble.ErrNotFound {
+			continue // the batch did not raise the max timestamp
+		}
+		if err != nil {
+			return p.wrap(r.Last, err)
+		}
+		same := len(v) == 8 && int64(binary.BigEndian.Uint64(v)) == r.Last
+		closer.Close()
+		if !same {
+			continue
+		}
+		// The batch the next entry names, or the log end.
+		next := p.mu.next
+		it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: k, UpperBound: log.PrefixEnd(prefix)})
+		if err != nil {
+			return p.wrap(r.Last, err)
+		}
+		if it.First() && it.Next() {
+			next = int64(binary.BigEndian.Uint64(it.Value()))
+		}
+		err = it.Close()
+		if err != nil {
+			return p.wrap(r.Last, err)
+		}
+		// Does a batch that stays lie in (r.Last, next)?
+		kept := false
+		err = p.scanSizes(r.Last+1, next, func(last int64, _ int) bool {
+			kept = !deleted[last]
+			return !kept
+		})
+		if err != nil {
+			return err
+		}
+		if !kept {
+			if err := wb.Delete(k, nil); err != nil {
+				return p.wrap(r.Last, err)
+			}
+		}
+	}
 	return nil
 }
