@@ -136,7 +136,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	require.ErrorIs(t, err, cairn.ErrEmptyBatch)
 	_, err = b.Append(ctx, "t", 0, cairn.Record{Value: []byte("ok")}, cairn.Record{Value: make([]byte, 400)})
 	require.ErrorIs(t, err, cairn.ErrMessageTooLarge)
-	_, err = b.Append(ctx, "t", 0, cairn.Record{Value: []byte("ok")}, cairn.Record{Headers: []cairn.Header{{Key: ""}}})
+	_, err = b.Append(ctx, "t", 0, cairn.Record{Value: []byte("ok")}, cairn.Record{Headers: []cairn.Header{{Key: string(make([]byte, log.MaxHeaderKeyLen+1))}}})
 	require.ErrorIs(t, err, cairn.ErrInvalidHeader)
 	_, err = b.AppendBatch(ctx, "t", 0, []byte("not a batch"))
 	require.ErrorIs(t, err, cairn.ErrCorruptBatch)

@@ -3,6 +3,7 @@ package log
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -179,4 +180,35 @@ func (b *Batch) SetLogAppendTime(t time.Time) {
 func (b Batch) CopyTo(dst []byte) Batch {
 	copy(dst, b.raw)
 	return Batch{raw: dst[:len(b.raw)], hdr: b.hdr, checked: b.checked}
+}
+
+// SetCreateTime clears the log append time mark of a batch that carries
+// it, in place: its max timestamp becomes its records' largest create
+// time and the CRC is recomputed, as a Kafka broker rewrites a client's
+// batch for a topic with message.timestamp.type=CreateTime. The records
+// must be dense, as Validate requires.
+func (b *Batch) SetCreateTime() error {
+	if !b.LogAppendTime() {
+		return nil
+	}
+	body, err := decompress(b.raw[HeaderSize:], b.Codec())
+	if err != nil {
+		return err
+	}
+	maxDelta, err := checkRecords(body, int(b.hdr.NumRecords))
+	if err != nil {
+		return err
+	}
+	first := b.hdr.FirstTimestamp
+	if maxDelta > 0 && first > math.MaxInt64-maxDelta || maxDelta < 0 && first < math.MinInt64-maxDelta {
+		return corrupt("first timestamp %d with delta %d overflows", first, maxDelta)
+	}
+	b.hdr.Attributes &^= attrLogAppendTime
+	b.hdr.MaxTimestamp = first + maxDelta
+	binary.BigEndian.PutUint16(b.raw[offAttributes:], uint16(b.hdr.Attributes))
+	binary.BigEndian.PutUint64(b.raw[offMaxTimestamp:], uint64(b.hdr.MaxTimestamp))
+	crc := checksum(b.raw)
+	binary.BigEndian.PutUint32(b.raw[offCRC:], crc)
+	b.hdr.CRC = int32(crc)
+	return nil
 }

@@ -123,7 +123,7 @@ func TestBuilderErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrEmptyBatch)
 	require.NoError(t, b.Add(&Record{Value: []byte("a")}, time.Now()))
 	size := b.Size()
-	require.ErrorIs(t, b.Add(&Record{Headers: []Header{{Key: ""}}}, time.Now()), ErrInvalidHeader)
+	require.ErrorIs(t, b.Add(&Record{Headers: []Header{{Key: string(make([]byte, MaxHeaderKeyLen+1))}}}, time.Now()), ErrInvalidHeader)
 	require.Equal(t, 1, b.Len(), "a refused record changes nothing")
 	require.Equal(t, size, b.Size())
 	_, err = b.Finish(Codec(9), nil)

@@ -22,15 +22,22 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 		return dst, err
 	}
 	start, n := len(dst), int(b.hdr.NumRecords)
-	if n > len(body) { // a record takes a byte at least
+	if n > len(body)/minRecordSize {
 		return dst, corrupt("%d records in %d bytes", n, len(body))
 	}
 	// Decode in place into room made up front: next writes each Record
 	// whole, so the room needs no zeroing first (zeroing a struct of
-	// pointers costs write barriers while the GC runs).
-	dst = slices.Grow(dst, n)[:start+n]
+	// pointers costs write barriers while the GC runs). The room made
+	// before any record decoded is bounded: the count is the batch's
+	// claim, and a small compressed batch may claim millions of records
+	// it does not hold; past it, the room doubles as records decode.
+	dst = slices.Grow(dst, min(n, maxRecordsUpfront))
 	it := b.records(body)
 	for i := start; it.more(); i++ {
+		if i == cap(dst) {
+			dst = slices.Grow(dst, min(start+n-i, max(i-start, 1)))
+		}
+		dst = dst[:i+1]
 		if _, _, err := it.next(&dst[i]); err != nil {
 			clear(dst[start:])
 			return dst[:start], err
@@ -42,6 +49,19 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 	}
 	return dst, nil
 }
+
+// minRecordSize is the smallest encoded record: a length, attributes,
+// timestamp delta, offset delta, key and value lengths and a header
+// count, one byte each at least.
+const minRecordSize = 7
+
+// minHeaderSize is the smallest encoded header: a key length, a key of
+// one byte at least, and a value length.
+const minHeaderSize = 3
+
+// maxRecordsUpfront bounds the records Records makes room for before
+// decoding any.
+const maxRecordsUpfront = 4096
 
 // more reports whether records remain.
 func (it *recordIter) more() bool { return it.i < int(it.b.hdr.NumRecords) }
@@ -71,7 +91,7 @@ func (it *recordIter) next(r *Record) (raw []byte, ok bool, err error) {
 		}
 		return nil, false, nil
 	}
-	if it.i == 0 && int(h.NumRecords) > len(it.body) { // a record takes a byte at least
+	if it.i == 0 && int(h.NumRecords) > len(it.body)/minRecordSize {
 		return nil, false, corrupt("%d records in %d bytes", h.NumRecords, len(it.body))
 	}
 	rec, body, rest, err := nextRecord(it.body)
@@ -116,6 +136,15 @@ func (it *recordIter) next(r *Record) (raw []byte, ok bool, err error) {
 func (b Batch) Validate() error {
 	if b.checked {
 		return nil
+	}
+	// As Kafka's validator for client batches: control batches (markers
+	// of the transaction coordinator) do not come from clients, and a
+	// transactional batch needs a producer id.
+	if b.Control() {
+		return corrupt("control batch from a client")
+	}
+	if b.Transactional() && b.hdr.ProducerID < 0 {
+		return corrupt("transactional batch without a producer id")
 	}
 	if b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
 		return corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
@@ -165,7 +194,7 @@ func (b Batch) checkMaxTimestamp(maxDelta int64) error {
 // recordDecoder, whose every read stores the slice back, it took about
 // twice as long (BenchmarkValidate).
 func checkRecords(body []byte, n int) (maxDelta int64, err error) {
-	if n > len(body) { // a record takes a byte at least
+	if n > len(body)/minRecordSize {
 		return 0, corrupt("%d records in %d bytes", n, len(body))
 	}
 	maxDelta = math.MinInt64
@@ -186,7 +215,7 @@ func checkRecords(body []byte, n int) (maxDelta int64, err error) {
 		q = skipBytes(rec, skipBytes(rec, q)) // key, value
 		u, q = uvarintAt(rec, q)
 		nh := zigzag(u)
-		if q < 0 || nh < 0 || nh > int64(len(rec)-q) {
+		if q < 0 || nh < 0 || nh > int64((len(rec)-q)/minHeaderSize) {
 			return 0, corrupt("record %d: %v", i, errShort)
 		}
 		for range nh {
@@ -196,7 +225,8 @@ func checkRecords(body []byte, n int) (maxDelta int64, err error) {
 				q = -1
 				break
 			}
-			if kl <= 0 || kl > MaxHeaderKeyLen {
+			// As Kafka: a header key may be empty, not null.
+			if kl < 0 || kl > MaxHeaderKeyLen {
 				return 0, corrupt("record %d: %v", i, ErrInvalidHeader)
 			}
 			q = skipBytes(rec, k+int(kl)) // the header's value
@@ -308,14 +338,16 @@ func decodeRecord(rec []byte, f *recordFields) error {
 	f.key = d.bytes()
 	f.value = d.bytes()
 	nh := d.varint()
-	if nh < 0 || nh > int64(len(d.b)) {
+	if nh < 0 || nh > int64(len(d.b)/minHeaderSize) {
 		return errShort
 	}
 	if nh > 0 {
 		f.headers = make([]Header, nh)
 		for i := range f.headers {
 			k := d.bytes()
-			if len(k) == 0 || len(k) > MaxHeaderKeyLen {
+			// As Kafka: a header key may be empty, not null (nor cut
+			// short: bytes returns nil for both).
+			if k == nil || len(k) > MaxHeaderKeyLen {
 				return ErrInvalidHeader
 			}
 			f.headers[i] = Header{Key: string(k), Value: d.bytes()}

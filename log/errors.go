@@ -15,7 +15,8 @@ var (
 	ErrUnknownCodec = errors.New("cairn: unknown compression codec")
 	// ErrUnsupportedMagic reports a batch whose magic byte is not 2.
 	ErrUnsupportedMagic = errors.New("cairn: unsupported record batch magic")
-	// ErrInvalidHeader reports a record header with an empty or oversized key.
+	// ErrInvalidHeader reports a record header with an oversized key (or, in
+	// an encoded batch, a null one).
 	ErrInvalidHeader = errors.New("cairn: invalid record header")
 	// ErrEmptyBatch reports a batch without records.
 	ErrEmptyBatch = errors.New("cairn: empty record batch")

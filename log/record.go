@@ -34,11 +34,12 @@ type Header struct {
 	Value []byte
 }
 
-// validateHeaders checks header keys: a header key must be non-empty and at
-// most MaxHeaderKeyLen bytes.
+// validateHeaders checks header keys: at most MaxHeaderKeyLen bytes. An
+// empty key is valid, as in Kafka, which refuses only a null one (a Go
+// string cannot be null): Kafka clients send them.
 func validateHeaders(hs []Header) error {
 	for i := range hs {
-		if n := len(hs[i].Key); n == 0 || n > MaxHeaderKeyLen {
+		if len(hs[i].Key) > MaxHeaderKeyLen {
 			return ErrInvalidHeader
 		}
 	}

@@ -202,6 +202,11 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 	stored.SetBaseOffset(base)
 	if cfg.LogAppendTime {
 		stored.SetLogAppendTime(p.now())
+	} else if err := stored.SetCreateTime(); err != nil {
+		// A client's batch marked with the log append time, for a
+		// CreateTime topic: its records keep their own timestamps.
+		p.mu.Unlock()
+		return fail(p.wrap(-1, err))
 	}
 	op.Finish()
 	maxTS := stored.MaxTimestamp().UnixMilli()
@@ -233,6 +238,7 @@ func (p *Partition) appendAsync(b log.Batch, keys [][]byte) (int64, func() error
 	p.tail.Store(base)
 	if pr.ID >= 0 {
 		p.mu.producers[pr.ID] = st
+		p.expireProducers(st.lastUsed)
 	}
 	if !p.sync {
 		p.publish(last + 1)

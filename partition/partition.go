@@ -73,6 +73,9 @@ type Partition struct {
 		maxTime int64
 		// producers is the idempotent producers' dedupe state by id.
 		producers map[int64]producerState
+		// sweepAt is when (unix ms) appends next look for expired
+		// producer states (producers.go).
+		sweepAt int64
 		// sizes tracks the stored batches' bytes (size.go).
 		sizes sizes
 		// clean is the cleaner's checkpoint and counters (clean.go).

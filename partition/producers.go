@@ -67,7 +67,12 @@ func (p *Partition) checkSequence(pr log.Producer, n int) (dup int64, err error)
 	switch {
 	case pr.Sequence < 0 || pr.Epoch < 0:
 		return -1, fmt.Errorf("%w: producer %d epoch %d sequence %d", ErrOutOfOrderSequence, pr.ID, pr.Epoch, pr.Sequence)
-	case !ok || pr.Epoch > st.epoch:
+	case !ok:
+		// As Kafka: a producer id without state (new, or expired while
+		// it idled) may start at any sequence. Refusing it would fail a
+		// live producer's next batch once its state expired.
+		return -1, nil
+	case pr.Epoch > st.epoch:
 		if pr.Sequence != 0 {
 			return -1, fmt.Errorf("%w: producer %d epoch %d must start at sequence 0, not %d",
 				ErrOutOfOrderSequence, pr.ID, pr.Epoch, pr.Sequence)
@@ -190,4 +195,37 @@ func (p *Partition) loadProducers() (map[int64]producerState, error) {
 		}
 	}
 	return states, nil
+}
+
+// expireProducers drops the states of producers idle past the expiry,
+// in memory and in Pebble, as loadProducers does at Open: a partition
+// that runs for long would otherwise keep the state of every producer id
+// it ever saw. It looks at most once every tenth of the expiry. mu is
+// held.
+func (p *Partition) expireProducers(now int64) {
+	if now < p.mu.sweepAt {
+		return
+	}
+	expiry := p.producerExpiry.Milliseconds()
+	p.mu.sweepAt = now + max(expiry/10, 1)
+	cutoff := now - expiry
+	var wb *pebble.Batch
+	for id, st := range p.mu.producers {
+		if st.lastUsed >= cutoff {
+			continue
+		}
+		if wb == nil {
+			wb = p.db.NewBatch()
+			defer wb.Close()
+		}
+		var key [producerKeyLen]byte
+		if err := wb.Delete(p.producerKey(key[:0], id), nil); err != nil {
+			return
+		}
+		delete(p.mu.producers, id)
+	}
+	if wb != nil {
+		// Not synced: a state the crash brings back is dropped at Open.
+		_ = p.db.Apply(wb, pebble.NoSync)
+	}
 }

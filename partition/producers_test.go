@@ -39,18 +39,18 @@ func TestIdempotentDedupe(t *testing.T) {
 	_, err = p.AppendBatch(ctx, idemBatch(t, 7, 0, 1, 1))
 	require.ErrorIs(t, err, ErrDuplicateSequence, "inside an earlier batch")
 	_, err = p.AppendBatch(ctx, idemBatch(t, 8, 0, 4, 1))
-	require.ErrorIs(t, err, ErrOutOfOrderSequence, "a new producer starts at 0")
+	require.NoError(t, err, "a producer without state may start anywhere, as in Kafka")
 
 	// A new epoch starts again at 0 and fences the old one.
 	base, err = p.AppendBatch(ctx, idemBatch(t, 7, 1, 0, 1))
 	require.NoError(t, err)
-	require.Equal(t, int64(5), base)
+	require.Equal(t, int64(6), base)
 	_, err = p.AppendBatch(ctx, idemBatch(t, 7, 0, 5, 1))
 	require.ErrorIs(t, err, ErrProducerFenced)
 	var pe *Error
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "t", pe.Topic)
-	require.Equal(t, int64(6), p.HighWatermark(), "refused batches append nothing")
+	require.Equal(t, int64(7), p.HighWatermark(), "refused batches append nothing")
 }
 
 func TestIdempotenceSurvivesRestart(t *testing.T) {

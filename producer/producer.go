@@ -191,7 +191,7 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 	}
 	size := 24 + len(rec.Key) + len(rec.Value)
 	for _, h := range rec.Headers {
-		if h.Key == "" || len(h.Key) > log.MaxHeaderKeyLen {
+		if len(h.Key) > log.MaxHeaderKeyLen {
 			return 0, &partition.Error{Topic: rec.Topic, Partition: rec.Partition, Offset: -1, Err: log.ErrInvalidHeader}
 		}
 		size += 8 + len(h.Key) + len(h.Value)

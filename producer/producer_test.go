@@ -382,7 +382,7 @@ func TestBadInput(t *testing.T) {
 		&producer.Record{Topic: "t", Partition: 2},
 		&producer.Record{Topic: "t", Partition: -1},
 		&producer.Record{Topic: "t", Value: make([]byte, 2000)},
-		&producer.Record{Topic: "t", Headers: []cairn.Header{{Key: ""}}},
+		&producer.Record{Topic: "t", Headers: []cairn.Header{{Key: string(make([]byte, log.MaxHeaderKeyLen+1))}}},
 		&producer.Record{Topic: "t", Partition: 1, Value: []byte("ok")},
 		nil,
 	)
