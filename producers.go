@@ -52,6 +52,19 @@ func (b *Broker) PartitionCount(topicName string) (int, error) {
 	return len(t.Partitions), nil
 }
 
+// TopicID returns the id of a topic's current incarnation: a topic
+// deleted and created again under its name has a new one.
+func (b *Broker) TopicID(topicName string) (uint32, error) {
+	if b.closed.Load() {
+		return 0, ErrClosed
+	}
+	t, err := b.topics.Get(topicName)
+	if err != nil {
+		return 0, err
+	}
+	return t.ID, nil
+}
+
 // OffsetForTime returns the offset of the first record of a partition whose
 // timestamp is at or after t, using the partition's time index. ok is
 // false if there is none; offset is then the high watermark.

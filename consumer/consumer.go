@@ -46,6 +46,11 @@ type cursor struct {
 	paused   bool
 	explicit bool   // assigned through Options.Partitions, not a subscription
 	gen      uint64 // bumped by Seek: a fetch begun before it is discarded
+	// topicID is the incarnation of the topic offset belongs to, if
+	// idKnown (a Broker with TopicID): a fetch that finds another
+	// incarnation (the topic was deleted and created again) starts over.
+	topicID uint32
+	idKnown bool
 	// buf holds records a fetch decoded beyond MaxPollRecords, starting at
 	// offset, so the next Poll does not read and decode them again; after
 	// them the position is bufEnd.
@@ -348,6 +353,7 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 func (c *Consumer) Seek(topicName string, p int32, to Offset) error {
 	return c.update(topicName, []int32{p}, func(cur *cursor) {
 		cur.start, cur.resolved, cur.buf, cur.slab = to, false, nil, nil
+		cur.idKnown = false // the position is in the topic as it is now
 		cur.gen++
 	})
 }

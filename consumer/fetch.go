@@ -71,6 +71,16 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, m **fetchMem) ([]*Record, error) {
 	tp := snap.tp
 	offset := snap.offset
+	ider, hasIDs := c.b.(topicIDer)
+	if hasIDs && !snap.idKnown && len(snap.buf) == 0 {
+		// Taken before the position is resolved or read from, so a
+		// recreation after it is seen by the check after the fetch.
+		id, err := ider.TopicID(tp.Topic)
+		if err != nil {
+			return nil, c.dropIfGone(tp, err)
+		}
+		snap.topicID, snap.idKnown = id, true
+	}
 	if !snap.resolved {
 		off, err := c.resolve(ctx, tp, snap.start)
 		if err != nil {
@@ -111,6 +121,19 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 	} else {
 		fetch, err = c.b.Fetch(ctx, tp.Topic, tp.Partition, offset, c.opts.MaxPartitionBytes)
 		s.external = true
+	}
+	if hasIDs && snap.idKnown {
+		if id, err := ider.TopicID(tp.Topic); err != nil || id != snap.topicID {
+			// The topic was deleted (and maybe created again) since its
+			// position was taken: what was read (or the range an
+			// out-of-range error gives) is not at that position.
+			s.release()
+			if err != nil {
+				return nil, c.dropIfGone(tp, err)
+			}
+			c.restart(snap, id)
+			return nil, nil
+		}
 	}
 	if err != nil {
 		s.release()
@@ -158,6 +181,14 @@ func (c *Consumer) fetchPartition(ctx context.Context, snap *cursor, limit int, 
 	if kept == nil {
 		s.release() // the fetch's hold, now m's or nobody's
 	}
+	if len(all) == 0 && end > offset && end < fetch.HighWatermark {
+		// The batches read hold no record from offset on (a cleaner
+		// emptied their tail), but later ones may: read on from after
+		// them now. Waiting instead would wait for the next append,
+		// which may never come.
+		snap.offset = end
+		return c.fetchPartition(ctx, snap, limit, m)
+	}
 	return out, nil
 }
 
@@ -174,6 +205,9 @@ func (c *Consumer) settle(snap *cursor, off int64) (int64, bool) {
 	}
 	if !cur.resolved {
 		cur.offset, cur.resolved = off, true
+		if snap.idKnown {
+			cur.topicID, cur.idKnown = snap.topicID, true
+		}
 	}
 	return cur.offset, true
 }
@@ -188,7 +222,23 @@ func (c *Consumer) advance(snap *cursor, offset int64, buf []*Record, bufEnd int
 		return false
 	}
 	cur.offset, cur.resolved, cur.buf, cur.bufEnd, cur.slab = offset, true, buf, bufEnd, s
+	if snap.idKnown {
+		cur.topicID, cur.idKnown = snap.topicID, true
+	}
 	return true
+}
+
+// restart moves the cursor of a topic that was created again (now
+// incarnation id) to the start position, as a new partition, if no Seek
+// moved it since the snapshot.
+func (c *Consumer) restart(snap *cursor, id uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.cursors[snap.tp]; ok && cur.gen == snap.gen {
+		cur.start, cur.resolved, cur.buf, cur.slab = c.opts.Start, false, nil, nil
+		cur.topicID, cur.idKnown = id, true
+		c.wakeLocked()
+	}
 }
 
 // reset moves the cursor to a start position, to resolve at the next

@@ -16,6 +16,13 @@ type fetcherInto interface {
 	FetchInto(ctx context.Context, buf []byte, topic string, partition int32, offset int64, maxBytes int) (partition.Fetch, []byte, error)
 }
 
+// topicIDer is the optional Broker method naming a topic's incarnation
+// (*cairn.Broker has it), so that a consumer notices a topic deleted and
+// created again between two fetches.
+type topicIDer interface {
+	TopicID(topic string) (uint32, error)
+}
+
 // slab is the memory of one fetch from one partition: the batches copied
 // out of storage, the records decoded from them (their keys, values and
 // header values alias the batches) and the pointers Polls hand out.

@@ -14,7 +14,9 @@ type Partitioner interface {
 }
 
 // BatchObserver is implemented by partitioners that need to know when a
-// new batch starts in a partition, as Kafka's sticky partitioner does.
+// new batch starts in a partition, as Kafka's sticky partitioner does:
+// NewBatch is called when a partition's batch is closed to be sent, so
+// the records after it start a new one.
 type BatchObserver interface {
 	NewBatch(topic string, partition int32)
 }
@@ -44,11 +46,12 @@ func RoundRobin() Partitioner {
 // murmur2(key) mod n, the partition a Java, franz-go or librdkafka
 // (murmur2_random) producer picks; records without a key stick to one
 // partition until a new batch starts there, then move to another.
-func Default() Partitioner { return &sticky{parts: map[string]int32{}} }
+func Default() Partitioner { return &sticky{parts: map[string]int32{}, prev: map[string]int32{}} }
 
 type sticky struct {
 	mu    sync.Mutex
 	parts map[string]int32 // topic -> current sticky partition
+	prev  map[string]int32 // topic -> the sticky partition before it
 }
 
 func (s *sticky) Partition(rec *Record, n int) int32 {
@@ -60,18 +63,23 @@ func (s *sticky) Partition(rec *Record, n int) int32 {
 	p, ok := s.parts[rec.Topic]
 	if !ok || int(p) >= n {
 		p = rand.Int32N(int32(n))
+		if prev, had := s.prev[rec.Topic]; had && n > 1 && p == prev {
+			// Another partition than the one just left, as Kafka's.
+			p = (p + 1 + rand.Int32N(int32(n-1))) % int32(n)
+		}
 		s.parts[rec.Topic] = p
 	}
 	return p
 }
 
 // NewBatch moves the topic's sticky partition elsewhere once the current
-// one starts a new batch, so keyless records fill batches in turn.
+// one's batch is closed (sent), so keyless records fill batches in turn.
 func (s *sticky) NewBatch(topic string, partition int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.parts[topic]; ok && cur == partition {
 		delete(s.parts, topic)
+		s.prev[topic] = partition
 	}
 }
 

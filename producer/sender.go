@@ -88,11 +88,6 @@ func (pt *part) add(r pending) {
 	pt.bytes += r.size
 	full := pt.bytes >= pt.p.opts.BatchBytes
 	pt.mu.Unlock()
-	if first {
-		if o, ok := pt.p.opts.Partitioner.(BatchObserver); ok {
-			o.NewBatch(pt.tp.topic, pt.tp.partition)
-		}
-	}
 	if first || full || pt.p.flushing.Load() > 0 {
 		pt.wake()
 	}
@@ -153,6 +148,14 @@ func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) 
 	// a new array), and only this goroutine moves or clears taken ones.
 	copy(batch, taken)
 	clear(taken)
+	// The batch is closed: records arriving now start the next one. As
+	// Kafka's sticky partitioner (KIP-480), keyless records move on to
+	// another partition only now, so they fill the batch just sent;
+	// moving when a batch's first record arrived sent every keyless
+	// record that began a batch to a different partition from the next.
+	if o, ok := pt.p.opts.Partitioner.(BatchObserver); ok {
+		o.NewBatch(pt.tp.topic, pt.tp.partition)
+	}
 	return batch, size, 0
 }
 
