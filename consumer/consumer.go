@@ -86,6 +86,8 @@ type Consumer struct {
 	cursors     map[TopicPartition]*cursor
 	order       []TopicPartition // fetch order, rotated each poll for fairness
 	closed      bool
+	closeDone   chan struct{} // closed when the first Close is done; closeErr is its result
+	closeErr    error
 	lastRefresh time.Time
 	wake        chan struct{} // closed and replaced by Seek, Resume and Close
 }
@@ -101,7 +103,8 @@ func New(b Broker, opts *Options) (*Consumer, error) {
 		return nil, err
 	}
 	o.Topics = slices.Clone(o.Topics)
-	c := &Consumer{b: b, opts: o, cursors: map[TopicPartition]*cursor{}, wake: make(chan struct{})}
+	c := &Consumer{b: b, opts: o, cursors: map[TopicPartition]*cursor{}, wake: make(chan struct{}),
+		closeDone: make(chan struct{})}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	if o.Group != "" {
 		gb, ok := b.(GroupBroker)
@@ -431,7 +434,9 @@ func (c *Consumer) Assignment() []TopicPartition {
 }
 
 // Close ends the consumer: a waiting Poll returns ErrClosed, as do later
-// calls. Close is idempotent.
+// calls. Close is idempotent: a Close while or after another waits for
+// that one and returns its result. OnRevoked and OnLost must not call
+// Close: it would wait for itself.
 //
 // In a group, Close first commits positions (with auto-commit), calls
 // OnRevoked and leaves the group, so the partitions move at once; a static
@@ -441,19 +446,23 @@ func (c *Consumer) Assignment() []TopicPartition {
 // the last commit will be read again by the partitions' next owner.
 // Partitions the group already took away (the member was fenced, or
 // dropped for not polling) go to OnLost instead, with nothing committed.
-func (c *Consumer) Close() error {
+func (c *Consumer) Close() (err error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil
+		<-c.closeDone
+		return c.closeErr
 	}
+	defer func() {
+		c.closeErr = err
+		close(c.closeDone)
+	}()
 	c.closed = true
 	c.wakeLocked()
 	c.mu.Unlock()
 	c.cancel()
 	c.pollMu.Lock() // wait for a Poll in flight
 	defer c.pollMu.Unlock()
-	var err error
 	if c.gm != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
 		defer cancel()

@@ -158,7 +158,7 @@ func TestCloseReportsFailedCommit(t *testing.T) {
 	d, err := b.Groups().DescribeGroup(ctx, "g")
 	require.NoError(t, err)
 	require.Empty(t, d.Members, "the member left all the same")
-	require.NoError(t, c.Close(), "a second Close has nothing to report")
+	require.ErrorIs(t, c.Close(), errCommitDown, "a second Close reports the first one's result")
 }
 
 // lostRevoked records the partitions of each OnLost and OnRevoked call.

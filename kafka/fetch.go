@@ -221,10 +221,13 @@ func waitAny(ctx context.Context, chans []<-chan struct{}, deadline time.Time, g
 	}
 	if len(chans) > maxSelectChans {
 		woke, quit := make(chan struct{}), make(chan struct{})
-		defer close(quit)
 		var once sync.Once
+		var wg sync.WaitGroup
+		defer func() { close(quit); wg.Wait() }() // none outlives the wait
 		for group := range slices.Chunk(chans, maxSelectChans) {
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(quit)}}
 				for _, ch := range group {
 					cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})

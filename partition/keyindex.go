@@ -148,83 +148,77 @@ func (p *Partition) lookup(key []byte) (int64, error) {
 }
 
 // staleKeyStep bounds the index entries one step of DropStaleKeys
-// deletes while it holds the append lock.
-const staleKeyStep = 1024
+// examines while it holds the append lock.
+const staleKeyStep = 4096
 
 // DropStaleKeys deletes the key index entries that name records below the
 // log start, which retention or DeleteRecords removed (their range
 // deletion leaves the index alone): without it, a compacted topic with
 // retention and ever-new keys grows its index for good. It scans the
-// index and deletes in small steps under the append lock, re-checking each
-// entry, since an append may have moved it meanwhile. It returns how many
-// entries it deleted.
+// index in small steps, each under the append lock (under which every
+// index write is made, so what a step reads is current), and lets Close
+// and appends in between steps. It returns how many entries it deleted.
 func (p *Partition) DropStaleKeys(ctx context.Context) (int, error) {
-	if err := p.enter(); err != nil {
-		return 0, err
-	}
-	defer p.life.RUnlock()
 	prefix := log.PartitionPrefix(nil, log.PrefixKey, p.id, uint32(p.index))
-	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: log.PrefixEnd(prefix)})
-	if err != nil {
-		return 0, p.wrap(-1, err)
-	}
-	defer it.Close()
+	from, end := prefix, log.PrefixEnd(prefix)
 	dropped := 0
-	var stale [][]byte
-	flush := func() error {
-		if len(stale) == 0 {
-			return nil
-		}
-		wb := p.db.NewBatch()
-		defer wb.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		logStart := p.logStart.Load()
-		n := 0
-		for _, k := range stale {
-			v, closer, err := p.db.Get(k)
-			if err == pebble.ErrNotFound {
-				continue
-			}
-			if err != nil {
-				return p.wrap(-1, err)
-			}
-			old := len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < logStart
-			closer.Close()
-			if old {
-				if err := wb.Delete(k, nil); err != nil {
-					return p.wrap(-1, err)
-				}
-				n++
-			}
-		}
-		stale = stale[:0]
-		if err := p.db.Apply(wb, pebble.NoSync); err != nil {
-			return p.wrap(-1, err)
-		}
-		dropped += n
-		return nil
-	}
-	logStart := p.logStart.Load()
-	for ok := it.First(); ok; ok = it.Next() {
+	for from != nil {
 		if err := ctx.Err(); err != nil {
 			return dropped, err
 		}
+		var n int
+		var err error
+		from, n, err = p.dropStaleStep(from, end)
+		dropped += n
+		if err != nil {
+			return dropped, err
+		}
+	}
+	return dropped, nil
+}
+
+// dropStaleStep deletes the stale entries among the first staleKeyStep
+// from from on, and returns the key to resume at (nil at the end).
+func (p *Partition) dropStaleStep(from, end []byte) (next []byte, n int, err error) {
+	if err := p.enter(); err != nil {
+		return nil, 0, err
+	}
+	defer p.life.RUnlock()
+	wb := p.db.NewBatch()
+	defer wb.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	logStart := p.logStart.Load()
+	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: from, UpperBound: end})
+	if err != nil {
+		return nil, 0, p.wrap(-1, err)
+	}
+	defer it.Close()
+	seen := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if seen == staleKeyStep {
+			next = append([]byte(nil), it.Key()...)
+			break
+		}
+		seen++
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return dropped, p.wrap(-1, err)
+			return nil, 0, p.wrap(-1, err)
 		}
 		if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < logStart {
-			stale = append(stale, append([]byte(nil), it.Key()...))
-			if len(stale) == staleKeyStep {
-				if err := flush(); err != nil {
-					return dropped, err
-				}
+			if err := wb.Delete(it.Key(), nil); err != nil {
+				return nil, 0, p.wrap(-1, err)
 			}
+			n++
 		}
 	}
 	if err := it.Error(); err != nil {
-		return dropped, p.wrap(-1, err)
+		return nil, 0, p.wrap(-1, err)
 	}
-	return dropped, flush()
+	if n > 0 {
+		if err := p.db.Apply(wb, pebble.NoSync); err != nil {
+			return nil, 0, p.wrap(-1, err)
+		}
+	}
+	return next, n, nil
 }

@@ -209,10 +209,13 @@ func (p *Partition) SetConfig(c Config) { p.cfg.Store(&c) }
 // release is called, and returns the log end: the offset the next append
 // will get, counting appends stored but not yet acknowledged. It lets a
 // caller change the configuration knowing what is stored (the registry
-// turns compaction on only for a partition without records).
+// turns compaction on only for a partition without records). release
+// may be called more than once; only the first call releases. The caller
+// must not call the partition's writing methods (or Get) before release:
+// they would wait for it.
 func (p *Partition) HoldAppends() (logEnd int64, release func()) {
 	p.mu.Lock()
-	return p.mu.next, p.mu.Unlock
+	return p.mu.next, sync.OnceFunc(p.mu.Unlock)
 }
 
 // Config returns the partition's current configuration.

@@ -309,6 +309,11 @@ func (p *Producer) Close(ctx context.Context) (err error) {
 	if p.closing {
 		p.closeMu.Unlock()
 		select {
+		case <-p.closed: // done already: its result, whatever ctx says
+			return p.closeErr
+		default:
+		}
+		select {
 		case <-p.closed:
 			return p.closeErr
 		case <-ctx.Done():
