@@ -9,20 +9,27 @@ import (
 )
 
 // hostileBatch returns a well-formed batch header (valid CRC and length)
-// claiming n records over a zstd body of n zero bytes: a few hundred bytes
-// on the wire.
+// claiming n records over a zstd body of size zero bytes: a few hundred
+// bytes on the wire.
 func hostileBatch(t *testing.T, size, n int) []byte {
 	t.Helper()
-	body, err := compress(nil, make([]byte, size), Zstd)
+	return hostileBody(t, make([]byte, size), n)
+}
+
+// recordsAlloc runs Records on raw and returns its error and the bytes it
+// allocated.
+func recordsAlloc(t *testing.T, raw []byte) (uint64, error) {
+	t.Helper()
+	b, err := Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := kmsg.RecordBatch{Magic: 2, Attributes: int16(Zstd), LastOffsetDelta: int32(n - 1),
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(n)}
-	raw := append(h.AppendTo(nil)[:HeaderSize], body...)
-	binary.BigEndian.PutUint32(raw[offLength:], uint32(len(raw)-lengthOverhead))
-	binary.BigEndian.PutUint32(raw[offCRC:], checksum(raw))
-	return raw
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = b.Records(nil)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, err
 }
 
 // TestRecordsHostileCountAllocation: Records on a small hostile batch must
@@ -31,19 +38,10 @@ func TestRecordsHostileCountAllocation(t *testing.T) {
 	const size = 8 << 20                      // 8 MB of zeros
 	for _, n := range []int{size, size / 7} { // a record per byte, a record per 7 bytes
 		raw := hostileBatch(t, size, n)
-		b, err := Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		_, err = b.Records(nil)
-		runtime.ReadMemStats(&after)
+		alloc, err := recordsAlloc(t, raw)
 		if err == nil {
 			t.Fatal("hostile batch decoded")
 		}
-		alloc := after.TotalAlloc - before.TotalAlloc
 		t.Logf("%d-byte batch claiming %d records: Records allocated %d MB before failing (%v)", len(raw), n, alloc>>20, err)
 		if alloc > 64<<20 {
 			t.Fatalf("a %d-byte batch made Records allocate %d MB", len(raw), alloc>>20)
@@ -51,8 +49,8 @@ func TestRecordsHostileCountAllocation(t *testing.T) {
 	}
 }
 
-// hostileBody returns a batch of one record holding body's records
-// section, compressed with zstd, with a valid length and CRC.
+// hostileBody returns a batch claiming n records over section (its
+// records section), compressed with zstd, with a valid length and CRC.
 func hostileBody(t *testing.T, section []byte, n int) []byte {
 	t.Helper()
 	body, err := compress(nil, section, Zstd)
@@ -77,19 +75,10 @@ func TestRecordsHostileHeaderCountAllocation(t *testing.T) {
 	section := binary.AppendVarint(nil, int64(len(rec)))
 	section = append(section, rec...)
 	raw := hostileBody(t, section, 1)
-	b, err := Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	_, err = b.Records(nil)
-	runtime.ReadMemStats(&after)
+	alloc, err := recordsAlloc(t, raw)
 	if err == nil {
 		t.Fatal("hostile batch decoded")
 	}
-	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("%d-byte batch: Records allocated %d MB before failing (%v)", len(raw), alloc>>20, err)
 	if alloc > 64<<20 {
 		t.Fatalf("a %d-byte batch made Records allocate %d MB", len(raw), alloc>>20)
