@@ -40,6 +40,7 @@ var (
 	ErrInvalidPartitions    = topic.ErrInvalidPartitions
 	ErrInvalidConfig        = topic.ErrInvalidConfig
 	ErrCorruptBatch         = log.ErrCorruptBatch
+	ErrInvalidRecord        = log.ErrInvalidRecord
 	ErrUnknownCodec         = log.ErrUnknownCodec
 	ErrInvalidHeader        = log.ErrInvalidHeader
 	ErrEmptyBatch           = log.ErrEmptyBatch

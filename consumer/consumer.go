@@ -435,8 +435,9 @@ func (c *Consumer) Assignment() []TopicPartition {
 
 // Close ends the consumer: a waiting Poll returns ErrClosed, as do later
 // calls. Close is idempotent: a Close while or after another waits for
-// that one and returns its result. OnRevoked and OnLost must not call
-// Close: it would wait for itself.
+// that one's commit and leave (not for the CommitAsync callbacks it waits
+// for, which may call Close) and returns its result. OnRevoked and OnLost
+// must not call Close: it would wait for itself.
 //
 // In a group, Close first commits positions (with auto-commit), calls
 // OnRevoked and leaves the group, so the partitions move at once; a static
@@ -453,10 +454,15 @@ func (c *Consumer) Close() (err error) {
 		<-c.closeDone
 		return c.closeErr
 	}
-	defer func() {
-		c.closeErr = err
-		close(c.closeDone)
-	}()
+	answered := false
+	answer := func() {
+		if !answered {
+			answered = true
+			c.closeErr = err
+			close(c.closeDone)
+		}
+	}
+	defer answer() // even if a callback panics
 	c.closed = true
 	c.wakeLocked()
 	c.mu.Unlock()
@@ -468,6 +474,10 @@ func (c *Consumer) Close() (err error) {
 		defer cancel()
 		err = c.gm.leave(ctx)
 	}
+	// The result is known: later Closes have it now, not once the
+	// commits in flight are done, since CommitAsync's done (which this
+	// Close waits for) may itself call Close.
+	answer()
 	c.wg.Wait()
 	return err
 }

@@ -16,6 +16,7 @@ var codes = []struct {
 	{cairn.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
 	{cairn.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
 	{cairn.ErrMessageTooLarge, kerr.MessageTooLarge},
+	{cairn.ErrInvalidRecord, kerr.InvalidRecord}, // wrapped with ErrCorruptBatch
 	{cairn.ErrCorruptBatch, kerr.CorruptMessage},
 	{cairn.ErrInvalidHeader, kerr.CorruptMessage},
 	{cairn.ErrEmptyBatch, kerr.CorruptMessage},

@@ -55,9 +55,9 @@ func (b Batch) Records(dst []Record) ([]Record, error) {
 // count, one byte each at least.
 const minRecordSize = 7
 
-// minHeaderSize is the smallest encoded header: a key length, a key of
-// one byte at least, and a value length.
-const minHeaderSize = 3
+// minHeaderSize is the smallest encoded header: a key length and a value
+// length (a key may be empty, as in Kafka).
+const minHeaderSize = 2
 
 // maxRecordsUpfront bounds the records Records makes room for before
 // decoding any.
@@ -141,10 +141,10 @@ func (b Batch) Validate() error {
 	// of the transaction coordinator) do not come from clients, and a
 	// transactional batch needs a producer id.
 	if b.Control() {
-		return corrupt("control batch from a client")
+		return corrupt("%w: control batch", ErrInvalidRecord)
 	}
 	if b.Transactional() && b.hdr.ProducerID < 0 {
-		return corrupt("transactional batch without a producer id")
+		return corrupt("%w: transactional batch without a producer id", ErrInvalidRecord)
 	}
 	if b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
 		return corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)

@@ -10,6 +10,11 @@ var (
 	// ErrCorruptBatch reports bytes that are not a valid RecordBatch v2:
 	// truncated, a bad length, a CRC mismatch or malformed records.
 	ErrCorruptBatch = errors.New("cairn: corrupt record batch")
+	// ErrInvalidRecord reports a well-formed batch a client may not
+	// write (a control batch, a transactional batch without a producer
+	// id), as Kafka's InvalidRecordException. It comes wrapped with
+	// ErrCorruptBatch.
+	ErrInvalidRecord = errors.New("cairn: invalid record batch from a client")
 	// ErrUnknownCodec reports a compression codec outside none, gzip,
 	// snappy, lz4 and zstd.
 	ErrUnknownCodec = errors.New("cairn: unknown compression codec")
@@ -24,5 +29,5 @@ var (
 
 // corrupt wraps ErrCorruptBatch with what was wrong.
 func corrupt(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrCorruptBatch, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %w", ErrCorruptBatch, fmt.Errorf(format, args...))
 }

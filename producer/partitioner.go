@@ -45,7 +45,7 @@ func RoundRobin() Partitioner {
 // Default returns Kafka's default partitioner: records with a key go to
 // murmur2(key) mod n, the partition a Java, franz-go or librdkafka
 // (murmur2_random) producer picks; records without a key stick to one
-// partition until a new batch starts there, then move to another.
+// partition until its batch is sent, then move to another (KIP-480).
 func Default() Partitioner { return &sticky{parts: map[string]int32{}, prev: map[string]int32{}} }
 
 type sticky struct {
