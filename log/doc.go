@@ -26,5 +26,7 @@
 // a pool of builders this way).
 //
 // Errors wrap the sentinels ErrCorruptBatch, ErrUnknownCodec,
-// ErrUnsupportedMagic, ErrInvalidHeader and ErrEmptyBatch.
+// ErrUnsupportedMagic, ErrInvalidHeader and ErrEmptyBatch; a batch a
+// client may not write (a control batch, say) fails with both
+// ErrCorruptBatch and ErrInvalidRecord.
 package log
