@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/topic"
@@ -75,16 +74,7 @@ func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopi
 	if err != nil {
 		return n, err
 	}
-	for _, other := range names {
-		if other == t.Topic {
-			return n, fmt.Errorf("%w: %q", cairn.ErrTopicExists, t.Topic)
-		}
-		if strings.ReplaceAll(other, ".", "_") == strings.ReplaceAll(t.Topic, ".", "_") {
-			return n, fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are the same in Kafka metric names)",
-				cairn.ErrInvalidTopic, t.Topic, other)
-		}
-	}
-	return n, nil
+	return n, topic.CheckNew(t.Topic, slices.Values(names))
 }
 
 func handleDeleteTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {

@@ -3,6 +3,7 @@ package topic
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
@@ -25,14 +26,8 @@ func (r *Registry) Create(name string, n int, cfg Config) (*Topic, error) {
 		return nil, err
 	}
 	defer r.mu.Unlock()
-	for other := range *r.topics.Load() {
-		if other == name {
-			return nil, fmt.Errorf("%w: %q", ErrTopicExists, name)
-		}
-		if collisionName(other) == collisionName(name) {
-			return nil, fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are the same in Kafka metric names)",
-				ErrInvalidTopic, name, other)
-		}
+	if err := CheckNew(name, maps.Keys(*r.topics.Load())); err != nil {
+		return nil, err
 	}
 	t := &Topic{Name: name, ID: r.mu.nextID, Config: cfg.Clone()}
 	// Open the partitions (which only read) before the descriptor is

@@ -2,6 +2,7 @@ package topic
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -30,6 +31,22 @@ func ValidateName(name string) error {
 func legal(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		c == '.' || c == '_' || c == '-'
+}
+
+// CheckNew returns the error Create gives for a new topic name among the
+// existing ones: ErrTopicExists, or ErrInvalidTopic for a name that
+// differs from one of them only by '.' against '_'.
+func CheckNew(name string, existing iter.Seq[string]) error {
+	for other := range existing {
+		if other == name {
+			return fmt.Errorf("%w: %q", ErrTopicExists, name)
+		}
+		if collisionName(other) == collisionName(name) {
+			return fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are the same in Kafka metric names)",
+				ErrInvalidTopic, name, other)
+		}
+	}
+	return nil
 }
 
 // collisionName maps a name to the form Kafka uses to refuse topics that
