@@ -38,14 +38,16 @@ func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
 }
 
 // CommitAsync commits in the background and calls done (if not nil) with
-// the outcome. Close waits for commits in flight.
+// the outcome, on another goroutine. Close waits for the commits in
+// flight, not for their done calls: a done may call Close (one that Close
+// waited for would wait for itself), and may run after Close returns.
 func (c *Consumer) CommitAsync(offsets map[TopicPartition]group.Committed, done func(error)) {
 	c.wg.Add(1)
 	go func() {
-		defer c.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
-		defer cancel()
 		err := c.Commit(ctx, offsets)
+		cancel()
+		c.wg.Done()
 		if done != nil {
 			done(err)
 		}

@@ -79,7 +79,7 @@ type Consumer struct {
 	// done ends with Close, cancelling a Poll blocked in a rebalance.
 	done   context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // async commits
+	wg     sync.WaitGroup // CommitAsync's commits in flight (not their done calls)
 
 	// mu guards the fields below.
 	mu          sync.Mutex
@@ -435,9 +435,9 @@ func (c *Consumer) Assignment() []TopicPartition {
 
 // Close ends the consumer: a waiting Poll returns ErrClosed, as do later
 // calls. Close is idempotent: a Close while or after another waits for
-// that one's commit and leave (not for the CommitAsync callbacks it waits
-// for, which may call Close) and returns its result. OnRevoked and OnLost
-// must not call Close: it would wait for itself.
+// that one and returns its result. Close waits for CommitAsync's commits
+// in flight, not for their done calls, which may call Close. OnRevoked
+// and OnLost must not call Close: it would wait for itself.
 //
 // In a group, Close first commits positions (with auto-commit), calls
 // OnRevoked and leaves the group, so the partitions move at once; a static
@@ -475,8 +475,7 @@ func (c *Consumer) Close() (err error) {
 		err = c.gm.leave(ctx)
 	}
 	// The result is known: later Closes have it now, not once the
-	// commits in flight are done, since CommitAsync's done (which this
-	// Close waits for) may itself call Close.
+	// commits in flight are done.
 	answer()
 	c.wg.Wait()
 	return err
