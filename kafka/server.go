@@ -58,6 +58,31 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
+// Validate reports options Serve would refuse: an AdvertisedAddr that is
+// not host:port with a port from 1 to 65535. Zero and negative sizes
+// are not errors: they take the defaults.
+func (o *Options) Validate() error {
+	if o.AdvertisedAddr == "" {
+		return nil
+	}
+	_, _, err := splitAddr(o.AdvertisedAddr)
+	return err
+}
+
+// splitAddr splits an advertised host:port, whose port goes to clients
+// as a Kafka int32 and must name a TCP port.
+func splitAddr(addr string) (string, int32, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: advertised address %q: %v", cairn.ErrInvalidOptions, addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return "", 0, fmt.Errorf("%w: advertised address %q: port %q is not 1-65535", cairn.ErrInvalidOptions, addr, port)
+	}
+	return host, int32(p), nil
+}
+
 // NewServer returns a server for b; call Serve with a listener.
 func NewServer(b *cairn.Broker, opts *Options) *Server {
 	var o Options
@@ -92,8 +117,10 @@ func Serve(ctx context.Context, ln net.Listener, b *cairn.Broker) error {
 
 // Serve accepts connections on ln until Close, which closes ln; it returns
 // nil after Close, and cairn.ErrClosed (closing ln) if called after Close.
+// Options that fail Validate make it close ln and return their error.
 func (s *Server) Serve(ln net.Listener) error {
 	if err := s.setAddr(ln); err != nil {
+		ln.Close() // Serve owns ln, also when it cannot start
 		return err
 	}
 	s.mu.Lock()
@@ -158,16 +185,12 @@ func (s *Server) setAddr(ln net.Listener) error {
 	if addr == "" {
 		addr = ln.Addr().String()
 	}
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := splitAddr(addr)
 	if err != nil {
-		return fmt.Errorf("kafka: advertised address %q: %w", addr, err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return fmt.Errorf("kafka: advertised port %q: %w", port, err)
+		return err
 	}
 	s.mu.Lock()
-	s.host, s.port = host, int32(p)
+	s.host, s.port = host, port
 	s.mu.Unlock()
 	return nil
 }

@@ -136,3 +136,16 @@ func TestMessagesOnce(t *testing.T) {
 	r = cli(t, "", "consume", "-h")
 	require.Equal(t, 1, strings.Count(r.err, "(default earliest)"), r.err)
 }
+
+// A bad --advertise is a usage error before anything starts: it printed
+// "serving Kafka on ..." (after creating the data directory) and then
+// failed.
+func TestServeBadAdvertise(t *testing.T) {
+	for _, a := range []string{"foo", "foo:bar", "foo:0", "foo:70000", "foo:-1"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		r := cli(t, "", "serve", "--dir", dir, "--listen", "127.0.0.1:0", "--advertise", a)
+		require.Equal(t, exitUsage, r.code, "--advertise %s: stdout %q stderr %q", a, r.out, r.err)
+		require.NotContains(t, r.err, "serving", "--advertise %s", a)
+		require.NoDirExists(t, dir, "--advertise %s", a)
+	}
+}

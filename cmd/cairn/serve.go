@@ -51,6 +51,10 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 	if f.kafka.DefaultPartitions < 1 {
 		return usagef(fs, "--default-partitions %d: at least 1", f.kafka.DefaultPartitions)
 	}
+	if err := f.kafka.Validate(); err != nil {
+		// Before the broker opens and "serving" is printed.
+		return usagef(fs, "--advertise %q: want host:port with a port from 1 to 65535", f.kafka.AdvertisedAddr)
+	}
 	b, err := cairn.Open(f.dir, &cairn.Options{Durability: f.durability.d})
 	if errors.Is(err, cairn.ErrLocked) {
 		return fmt.Errorf("%w: %s; is another `cairn serve` running?", cairn.ErrLocked, f.dir)
