@@ -17,13 +17,17 @@ var codes = []struct {
 	{cairn.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
 	{cairn.ErrMessageTooLarge, kerr.MessageTooLarge},
 	{cairn.ErrInvalidRecord, kerr.InvalidRecord}, // wrapped with ErrCorruptBatch
+	{cairn.ErrKeyRequired, kerr.InvalidRecord},   // as Kafka's LogValidator for a compacted topic
 	{cairn.ErrCorruptBatch, kerr.CorruptMessage},
 	{cairn.ErrInvalidHeader, kerr.CorruptMessage},
 	{cairn.ErrEmptyBatch, kerr.CorruptMessage},
 	{cairn.ErrUnknownCodec, kerr.UnsupportedCompressionType},
 	{cairn.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{cairn.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
-	{cairn.ErrDuplicateSequence, kerr.DuplicateSequenceNumber},
+	// A sequence older than the remembered batches: Kafka answers it out
+	// of order too, and franz-go takes DUPLICATE_SEQUENCE_NUMBER, which
+	// brokers no longer send, for success at the answer's base offset.
+	{cairn.ErrDuplicateSequence, kerr.OutOfOrderSequenceNumber},
 	{cairn.ErrProducerFenced, kerr.InvalidProducerEpoch},
 	{cairn.ErrInvalidTopic, kerr.InvalidTopicException},
 	{cairn.ErrTopicExists, kerr.TopicAlreadyExists},

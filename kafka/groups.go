@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cairnlog/cairn/group"
@@ -262,7 +263,9 @@ func handleListGroups(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Res
 	list, err := c.s.b.Groups().ListGroups(ctx)
 	resp.ErrorCode = code(err)
 	for _, g := range list {
-		if len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, g.State.String()) {
+		if len(req.StatesFilter) > 0 && !slices.ContainsFunc(req.StatesFilter, func(s string) bool {
+			return strings.EqualFold(strings.TrimSpace(s), g.State.String()) // as Kafka: case and spaces aside
+		}) {
 			continue
 		}
 		rg := kmsg.NewListGroupsResponseGroup()

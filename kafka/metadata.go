@@ -6,6 +6,8 @@ import (
 	"errors"
 
 	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/topic"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -36,12 +38,16 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 	resp.ControllerID = nodeID
 
 	var names []string
+	var ids [][16]byte // v12+: topics named by id alone
 	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
 		names, _ = c.s.b.Topics(ctx) // all topics
 	} else {
 		for _, t := range req.Topics {
-			if t.Topic != nil {
+			switch {
+			case t.Topic != nil:
 				names = append(names, *t.Topic)
+			case t.TopicID != [16]byte{}:
+				ids = append(ids, t.TopicID)
 			}
 		}
 	}
@@ -49,16 +55,44 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 	for _, name := range names {
 		resp.Topics = append(resp.Topics, c.s.topicMetadata(ctx, name, autoCreate))
 	}
+	for _, id := range ids {
+		resp.Topics = append(resp.Topics, c.s.topicMetadataByID(ctx, id))
+	}
 	return resp, nil
+}
+
+// topicMetadataByID answers a topic asked for by id, as Kafka does:
+// UNKNOWN_TOPIC_ID when no topic has it.
+func (s *Server) topicMetadataByID(ctx context.Context, id [16]byte) kmsg.MetadataResponseTopic {
+	names, _ := s.b.Topics(ctx)
+	for _, name := range names {
+		if n, err := s.b.TopicID(name); err == nil && topicUUID(n) == id {
+			if t := s.topicMetadata(ctx, name, false); t.ErrorCode == 0 {
+				return t
+			}
+			break // deleted meanwhile
+		}
+	}
+	t := kmsg.NewMetadataResponseTopic()
+	t.TopicID, t.ErrorCode = id, kerr.UnknownTopicID.Code
+	return t
 }
 
 func (s *Server) topicMetadata(ctx context.Context, name string, autoCreate bool) kmsg.MetadataResponseTopic {
 	t := kmsg.NewMetadataResponseTopic()
 	t.Topic = kmsg.StringPtr(name)
 	info, err := s.b.DescribeTopic(ctx, name)
-	if errors.Is(err, cairn.ErrUnknownTopic) && autoCreate {
+	switch {
+	case !errors.Is(err, cairn.ErrUnknownTopic):
+	case autoCreate:
 		if err = s.b.CreateTopic(ctx, name, s.opts.DefaultPartitions, nil); err == nil || errors.Is(err, cairn.ErrTopicExists) {
 			info, err = s.b.DescribeTopic(ctx, name)
+		}
+	default:
+		// As Kafka, auto-creating or not: a name that cannot exist is
+		// INVALID_TOPIC_EXCEPTION, which clients do not retry.
+		if nerr := topic.ValidateName(name); nerr != nil {
+			err = nerr
 		}
 	}
 	if err != nil {

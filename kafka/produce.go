@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/cairnlog/cairn/partition"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -55,7 +56,7 @@ func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respon
 func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.ProduceRequest, topic string,
 	p kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition) kmsg.ProduceResponseTopicPartition {
 	out := kmsg.NewProduceResponseTopicPartition()
-	out.Partition = p.Partition
+	out.Partition, out.BaseOffset = p.Partition, -1 // as Kafka for a partition that failed
 	if req.TransactionID != nil {
 		out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // transactions come later
 		return out
@@ -84,23 +85,34 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 			out.BaseOffset = base
 		}
 	}
-	if part, err := s.b.Partition(topic, p.Partition); err == nil {
+	part, err := s.b.Partition(topic, p.Partition)
+	if err == nil {
 		out.LogStartOffset = part.LogStart()
-		if part.Config().LogAppendTime {
-			// The partition stamped the batch at about this time.
-			out.LogAppendTime = time.Now().UnixMilli()
-		}
 	}
 	if len(waits) > 0 {
+		base := out.BaseOffset
 		c.after(func() {
 			for _, wait := range waits {
 				if err := wait(); err != nil && rp.ErrorCode == 0 {
-					rp.ErrorCode = code(err)
+					rp.ErrorCode, rp.BaseOffset = code(err), -1
 				}
+			}
+			if rp.ErrorCode == 0 && part != nil && part.Config().LogAppendTime {
+				rp.LogAppendTime = appendTime(part, base)
 			}
 		})
 	}
 	return out
+}
+
+// appendTime returns the time the partition stamped on its batch at base,
+// which Kafka answers (a retry's is the stored original's): clients give
+// it to the records they produced.
+func appendTime(part *partition.Partition, base int64) int64 {
+	if f, err := part.Read(base, 0); err == nil && len(f.Batches) > 0 {
+		return f.Batches[0].MaxTimestamp().UnixMilli()
+	}
+	return time.Now().UnixMilli() // deleted meanwhile: about when it was stamped
 }
 
 // splitBatches splits a produce request's records into batches by their
