@@ -103,12 +103,12 @@ func (b *Broker) cleanupPass(ctx context.Context) error {
 	}
 	var errs []error
 	for p := range b.clean.reclaimed {
-		if _, err := b.topics.Partition(p.Topic(), p.Index()); err != nil {
-			delete(b.clean.reclaimed, p) // its topic was deleted
+		if !b.live(p) {
+			delete(b.clean.reclaimed, p)
 		}
 	}
 	for p := range b.clean.swept {
-		if _, err := b.topics.Partition(p.Topic(), p.Index()); err != nil {
+		if !b.live(p) {
 			delete(b.clean.swept, p)
 		}
 	}
@@ -123,6 +123,14 @@ func (b *Broker) cleanupPass(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// live reports whether p is still its topic's partition: a deleted
+// topic's is not, even once a topic of the same name was created again
+// (its partitions are new ones, and the old would stay in memory).
+func (b *Broker) live(p *partition.Partition) bool {
+	q, err := b.topics.Partition(p.Topic(), p.Index())
+	return err == nil && q == p
 }
 
 func (b *Broker) cleanPartition(ctx context.Context, t *topic.Topic, p *partition.Partition) error {
