@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/kafka"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -112,10 +113,28 @@ func (k *Kafka) Close() error {
 	return k.closeErr
 }
 
+// memTableSize is the in-memory broker's memtable size.
+const memTableSize = 4 << 20
+
 // open opens a broker as o says and creates its topics.
 func open(o Options) (*cairn.Broker, error) {
 	if o.Broker.FS == nil {
 		o.Broker.FS = vfs.NewMem()
+	}
+	if _, ok := o.Broker.FS.(*vfs.MemFS); ok {
+		// Pebble keeps up to MemTableStopWritesThreshold+1 used WAL
+		// files, each about a memtable, to recycle: with the broker's
+		// 64 MB memtables a test that wrote a few hundred MB kept
+		// ~250 MB of memory for good, whatever it deleted. Small
+		// memtables bound that to a few MB; the caller's hook runs after.
+		user := o.Broker.Pebble
+		o.Broker.Pebble = func(po *pebble.Options) {
+			po.MemTableSize = memTableSize
+			po.MemTableStopWritesThreshold = 2
+			if user != nil {
+				user(po)
+			}
+		}
 	}
 	if o.Dir == "" {
 		o.Dir = "cairn"
