@@ -118,10 +118,11 @@ func TestCompactionMatchesModel(t *testing.T) {
 	wg.Wait()
 	check()
 
-	// Tombstones expire once cleaned once and past delete.retention.ms;
-	// each new tail batch makes the one before it cleanable.
-	c.Add(2 * time.Hour)
+	// Tombstones expire delete.retention.ms after they were first
+	// cleaned (as Kafka's delete horizon); each new tail batch makes the
+	// one before it cleanable.
 	for _, k := range []string{"tail1", "tail2"} {
+		c.Add(2 * time.Hour)
 		_, err := b.Append(ctx, "tbl", 0, kv(k, "x"))
 		require.NoError(t, err)
 		model[k] = "x"

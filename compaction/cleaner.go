@@ -65,7 +65,9 @@ type Policy struct {
 	// this forces a pass whatever the ratio; zero or negative means never.
 	MaxCompactionLag time.Duration
 	// DeleteRetention is delete.retention.ms: how long a tombstone stays
-	// after its batch's max timestamp, once it has been cleaned once.
+	// after the pass that first cleaned it (between once and about twice
+	// this, by the checkpoints the partition keeps), and at least this
+	// long after its batch's max timestamp.
 	DeleteRetention time.Duration
 }
 
@@ -254,6 +256,10 @@ type rewriter struct {
 	l       Log
 	dirty   int64     // records below were cleaned before this pass
 	horizon time.Time // tombstones in batches older than this may go
+	// settled: records below were first cleaned delete.retention.ms
+	// ago or more, so consumers had that long to see their tombstones
+	// (Kafka's delete horizon, KIP-534), whatever their timestamps say.
+	settled int64
 	step    log.Rewrite
 	bytes   int // of the step so far
 	res     *Result
@@ -262,7 +268,8 @@ type rewriter struct {
 // rewrite filters every batch from the log start to mapEnd and applies
 // the result in steps; the last step moves the checkpoint to mapEnd.
 func (c *Cleaner) rewrite(ctx context.Context, l Log, pol Policy, dirty, mapEnd int64, now time.Time, res *Result) error {
-	w := &rewriter{c: c, l: l, dirty: dirty, horizon: now.Add(-pol.DeleteRetention), res: res}
+	horizon := now.Add(-pol.DeleteRetention)
+	w := &rewriter{c: c, l: l, dirty: dirty, horizon: horizon, settled: min(dirty, l.CleanedBefore(horizon)), res: res}
 	for off := l.LogStart(); off < mapEnd; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -285,6 +292,7 @@ func (c *Cleaner) rewrite(ctx context.Context, l Log, pol Policy, dirty, mapEnd 
 		}
 	}
 	w.step.Done, w.step.CleanedTo = true, mapEnd
+	w.step.At, w.step.MarkAge = now, pol.DeleteRetention
 	return w.flush(ctx)
 }
 
@@ -324,9 +332,9 @@ func (w *rewriter) keep(r *log.Record, expire bool) bool {
 	if latest, ok := w.c.keys.get(r.Key); ok && latest > r.Offset {
 		return false // superseded by a later record of the key
 	}
-	if r.Value == nil && r.Offset < w.dirty && expire {
+	if r.Value == nil && r.Offset < w.settled && expire {
 		// A tombstone cleaned once before (so every older record of its
-		// key is gone) and past delete.retention.ms.
+		// key is gone), that long enough ago, and past delete.retention.ms.
 		w.step.Expired = append(w.step.Expired, log.Record{Key: append([]byte(nil), r.Key...), Offset: r.Offset})
 		return false
 	}

@@ -22,8 +22,11 @@
 //     full (Options.KeyMapSize keys), and
 //  2. rewrites every batch from the log start to where the map stopped
 //     with log.Batch.Filter, keeping a record unless a later record of the
-//     same key is in the map, or it is a tombstone that was already
-//     cleaned once and is older than delete.retention.ms.
+//     same key is in the map, or it is a tombstone that was first cleaned
+//     delete.retention.ms ago or more (Kafka's delete horizon, KIP-534:
+//     a consumer reading from the start has that long to see the delete,
+//     whatever timestamp the tombstone carries) and whose batch is older
+//     than delete.retention.ms too.
 //
 // Offsets never change: a rewritten batch keeps its offset range and
 // storage key, and a batch left empty is deleted, so readers see gaps. The

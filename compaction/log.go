@@ -16,6 +16,9 @@ type Log interface {
 	TailStart() int64
 	// CleanedTo is the cleaner checkpoint: offsets below were cleaned.
 	CleanedTo() int64
+	// CleanedBefore is an offset below which every record was first
+	// cleaned at or before t (ApplyClean records when, from Rewrite.At).
+	CleanedBefore(t time.Time) int64
 	// BaseAtTime is the base offset of the first batch whose max
 	// timestamp is at or after t: every batch below is older than t.
 	BaseAtTime(t time.Time) (int64, error)

@@ -77,6 +77,12 @@ type Rewrite struct {
 	// CleanedTo, the first offset the pass did not read.
 	Done      bool
 	CleanedTo int64
+	// At is when the pass ran and MarkAge its delete.retention.ms: with
+	// Done, the partition keeps when its checkpoints moved, so that a
+	// tombstone expires that long after it was first cleaned, whatever
+	// timestamp its producer gave it.
+	At      time.Time
+	MarkAge time.Duration
 }
 
 // Replace is one stored batch rewritten: Batch is the new bytes (from

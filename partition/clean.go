@@ -17,20 +17,58 @@ import (
 // cleaning policy.
 
 // cleanState is the cleaner's persisted checkpoint and counters, under
-// c|topicID|partition: cleanedTo u64 | records u64 | lastMs u64 | passes u64.
+// c|topicID|partition: cleanedTo u64 | records u64 | lastMs u64 | passes u64
+// | doneAt u64 | markTo u64 | markAt u64 | prevTo u64 | prevAt u64 (the
+// last five are absent in a state written before they existed).
 type cleanState struct {
 	cleanedTo int64 // offsets below were cleaned at least once
 	records   int64 // records removed by cleaning, ever
 	last      int64 // unix ms of the last step, 0 if none
 	passes    int64 // completed passes
+	// doneAt is when (unix ms, the cleaner's clock) cleanedTo was set;
+	// mark and prev are two earlier checkpoints and when they were set,
+	// so that CleanedBefore can tell, in bounded space, which offsets
+	// were first cleaned long enough ago.
+	doneAt, markTo, markAt, prevTo, prevAt int64
 }
 
 func (s cleanState) encode() []byte {
-	b := make([]byte, 0, 32)
-	for _, v := range []int64{s.cleanedTo, s.records, s.last, s.passes} {
+	b := make([]byte, 0, 72)
+	for _, v := range []int64{s.cleanedTo, s.records, s.last, s.passes, s.doneAt, s.markTo, s.markAt, s.prevTo, s.prevAt} {
 		b = binary.BigEndian.AppendUint64(b, uint64(v))
 	}
 	return b
+}
+
+// done moves the checkpoint to to at time at (unix ms). The mark moves
+// up to it once the mark is older than age, the mark it replaces becoming
+// prev: a tombstone is thus known to be cleaned age ago at most about age
+// after it was.
+func (s *cleanState) done(to, at, age int64) {
+	s.cleanedTo = max(s.cleanedTo, to)
+	s.doneAt = at
+	if s.markTo == 0 || s.markAt <= at-age {
+		s.prevTo, s.prevAt = s.markTo, s.markAt
+		s.markTo, s.markAt = s.cleanedTo, at
+	}
+}
+
+// CleanedBefore returns an offset below which every record was first
+// cleaned at or before t: a tombstone there has been visible, cleaned,
+// since then (it is 0 when none is known to be).
+func (p *Partition) CleanedBefore(t time.Time) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ms := p.mu.clean, t.UnixMilli()
+	switch {
+	case s.doneAt <= ms:
+		return s.cleanedTo
+	case s.markAt <= ms:
+		return s.markTo
+	case s.prevAt <= ms:
+		return s.prevTo
+	}
+	return 0
 }
 
 func (p *Partition) cleanKey() []byte {
@@ -46,11 +84,15 @@ func (p *Partition) loadCleanState() (cleanState, error) {
 		return cleanState{}, p.wrap(-1, err)
 	}
 	defer closer.Close()
-	if len(v) != 32 {
+	if len(v) != 32 && len(v) != 72 {
 		return cleanState{}, p.wrap(-1, fmt.Errorf("%w: cleaner state of %d bytes", ErrCorruptStorage, len(v)))
 	}
 	u := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[8*i:])) }
-	return cleanState{cleanedTo: u(0), records: u(1), last: u(2), passes: u(3)}, nil
+	s := cleanState{cleanedTo: u(0), records: u(1), last: u(2), passes: u(3)}
+	if len(v) == 72 {
+		s.doneAt, s.markTo, s.markAt, s.prevTo, s.prevAt = u(4), u(5), u(6), u(7), u(8)
+	}
+	return s, nil
 }
 
 // Stats are a partition's offsets, size and cleaner counters.
@@ -274,7 +316,7 @@ func (p *Partition) ApplyClean(ctx context.Context, rw *log.Rewrite) error {
 	st.records += rw.Records
 	st.last = p.now().UnixMilli()
 	if rw.Done {
-		st.cleanedTo = max(st.cleanedTo, rw.CleanedTo)
+		st.done(rw.CleanedTo, rw.At.UnixMilli(), rw.MarkAge.Milliseconds())
 		st.passes++
 	}
 	if err := wb.Set(p.cleanKey(), st.encode(), nil); err != nil {
