@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/topic"
@@ -194,8 +195,16 @@ func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Reque
 				set[kv.Name] = *kv.Value
 			case kv.Op == kmsg.IncrementalAlterConfigOpDelete:
 				reset = append(reset, kv.Name)
+			case (kv.Op == kmsg.IncrementalAlterConfigOpAppend || kv.Op == kmsg.IncrementalAlterConfigOpSubtract) && kv.Value != nil:
+				var v string
+				if v, err = c.s.listOp(ctx, r, kv, set); err == nil {
+					set[kv.Name] = v
+				}
 			default:
 				err = fmt.Errorf("%w: config op %v on %s", cairn.ErrInvalidArgument, kv.Op, kv.Name)
+			}
+			if err != nil {
+				break
 			}
 		}
 		if err == nil {
@@ -205,6 +214,53 @@ func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Reque
 		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp, nil
+}
+
+// listOp applies an APPEND or SUBTRACT to a list config (of Cairn's
+// topic configs, cleanup.policy), as Kafka does: the values of kv, comma
+// separated, are added to the current list where missing, or taken out of
+// it. The current list is what set holds from earlier entries of the same
+// request, else the topic's. Kafka refuses both on a config that is not a
+// list.
+func (s *Server) listOp(ctx context.Context, r kmsg.IncrementalAlterConfigsRequestResource, kv kmsg.IncrementalAlterConfigsRequestResourceConfig, set cairn.TopicConfig) (string, error) {
+	if kv.Name != topic.CleanupPolicy {
+		if _, ok := topic.Default(kv.Name); !ok {
+			return "", &topic.ConfigError{Key: kv.Name, Reason: "unknown key"}
+		}
+		return "", &topic.ConfigError{Key: kv.Name, Value: *kv.Value, Reason: fmt.Sprintf("%v needs a list config", kv.Op)}
+	}
+	if r.ResourceType != kmsg.ConfigResourceTypeTopic {
+		return "", fmt.Errorf("%w: only topic configs can be altered", cairn.ErrInvalidArgument)
+	}
+	cur, ok := set[kv.Name]
+	if !ok {
+		info, err := s.b.DescribeTopic(ctx, r.ResourceName)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range info.Config {
+			if e.Key == kv.Name {
+				cur = e.Value
+			}
+		}
+	}
+	var list []string
+	for _, v := range strings.Split(cur, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			list = append(list, v)
+		}
+	}
+	for _, v := range strings.Split(*kv.Value, ",") {
+		v = strings.TrimSpace(v)
+		switch i := slices.Index(list, v); {
+		case v == "":
+		case kv.Op == kmsg.IncrementalAlterConfigOpAppend && i < 0:
+			list = append(list, v)
+		case kv.Op == kmsg.IncrementalAlterConfigOpSubtract && i >= 0:
+			list = slices.Delete(list, i, i+1)
+		}
+	}
+	return strings.Join(list, ","), nil
 }
 
 func (s *Server) alterTopic(ctx context.Context, kind kmsg.ConfigResourceType, name string, set cairn.TopicConfig, reset []string, validateOnly bool) error {
@@ -269,8 +325,8 @@ func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.
 				before = hwm
 			}
 			err := c.s.b.DeleteRecords(ctx, t.Topic, p.Partition, before)
-			rp.ErrorCode = code(err)
-			if start, _, werr := c.s.b.Watermarks(t.Topic, p.Partition); werr == nil {
+			rp.ErrorCode, rp.LowWatermark = code(err), -1 // as Kafka when it fails
+			if start, _, werr := c.s.b.Watermarks(t.Topic, p.Partition); err == nil && werr == nil {
 				rp.LowWatermark = start
 			}
 			if errors.Is(err, cairn.ErrOffsetOutOfRange) {
