@@ -294,6 +294,10 @@ func TestBadInput(t *testing.T) {
 		// produce v3+, so a good first batch is not stored alone.
 		two := append(batch("good-with-bad"), bad...)
 		require.Equal(t, kerr.InvalidRecord.Code, produce(t, r, two).ErrorCode)
+		// No batch at all is INVALID_RECORD too, as Kafka: the retriable
+		// CORRUPT_MESSAGE had clients send nothing again until they gave up.
+		require.Equal(t, kerr.InvalidRecord.Code, produce(t, r, nil).ErrorCode)
+		require.Equal(t, kerr.InvalidRecord.Code, produce(t, r, []byte{}).ErrorCode)
 		_, after, err := b.Watermarks("keep", 0)
 		require.NoError(t, err)
 		require.Equal(t, hwm, after, "nothing stored")

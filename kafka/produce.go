@@ -63,8 +63,13 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 	}
 	batches, ok := splitBatches(p.Records)
 	switch {
-	case !ok || len(batches) == 0:
+	case !ok:
 		out.ErrorCode = kerr.CorruptMessage.Code
+		return out
+	case len(batches) == 0:
+		// As Kafka (ProduceRequest.validateRecords): not retriable, as
+		// CORRUPT_MESSAGE is; a retry would send nothing again.
+		out.ErrorCode = kerr.InvalidRecord.Code
 		return out
 	case len(batches) > 1:
 		// As Kafka for produce v3+: one batch per partition, so a request
