@@ -33,6 +33,9 @@
 // TestMain with Start and closes it there.
 //
 // The broker is durable in name only: its filesystem is memory, so it is
-// fast and gone when the test ends. Set Options.Broker.FS and Options.Dir
+// fast and gone when the test ends. Its memtables are 4 MiB instead of
+// 64 MiB, so what Pebble keeps for itself (memtables, WAL files kept to be
+// recycled) stays a few MB of RAM however much a test writes; a broker's
+// memory follows the data it holds. Set Options.Broker.FS and Options.Dir
 // for a broker on disk.
 package cairntest
