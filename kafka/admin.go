@@ -189,15 +189,19 @@ func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Reque
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
 		set, reset := cairn.TopicConfig{}, []string(nil)
 		var err error
+		seen := map[string]bool{}
 		for _, kv := range r.Configs {
 			switch {
+			case seen[kv.Name]:
+				// As Kafka (ConfigAdminManager.preprocess): one op per key.
+				err = fmt.Errorf("%w: duplicate config key %s", cairn.ErrInvalidArgument, kv.Name)
 			case kv.Op == kmsg.IncrementalAlterConfigOpSet && kv.Value != nil:
 				set[kv.Name] = *kv.Value
 			case kv.Op == kmsg.IncrementalAlterConfigOpDelete:
 				reset = append(reset, kv.Name)
 			case (kv.Op == kmsg.IncrementalAlterConfigOpAppend || kv.Op == kmsg.IncrementalAlterConfigOpSubtract) && kv.Value != nil:
 				var v string
-				if v, err = c.s.listOp(ctx, r, kv, set); err == nil {
+				if v, err = c.s.listOp(ctx, r, kv); err == nil {
 					set[kv.Name] = v
 				}
 			default:
@@ -206,6 +210,7 @@ func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Reque
 			if err != nil {
 				break
 			}
+			seen[kv.Name] = true
 		}
 		if err == nil {
 			err = c.s.alterTopic(ctx, r.ResourceType, r.ResourceName, set, reset, req.ValidateOnly)
@@ -219,10 +224,9 @@ func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Reque
 // listOp applies an APPEND or SUBTRACT to a list config (of Cairn's
 // topic configs, cleanup.policy), as Kafka does: the values of kv, comma
 // separated, are added to the current list where missing, or taken out of
-// it. The current list is what set holds from earlier entries of the same
-// request, else the topic's. Kafka refuses both on a config that is not a
-// list.
-func (s *Server) listOp(ctx context.Context, r kmsg.IncrementalAlterConfigsRequestResource, kv kmsg.IncrementalAlterConfigsRequestResourceConfig, set cairn.TopicConfig) (string, error) {
+// it. The current list is the topic's. Kafka refuses both on a config
+// that is not a list.
+func (s *Server) listOp(ctx context.Context, r kmsg.IncrementalAlterConfigsRequestResource, kv kmsg.IncrementalAlterConfigsRequestResourceConfig) (string, error) {
 	if kv.Name != topic.CleanupPolicy {
 		if _, ok := topic.Default(kv.Name); !ok {
 			return "", &topic.ConfigError{Key: kv.Name, Reason: "unknown key"}
@@ -232,16 +236,14 @@ func (s *Server) listOp(ctx context.Context, r kmsg.IncrementalAlterConfigsReque
 	if r.ResourceType != kmsg.ConfigResourceTypeTopic {
 		return "", fmt.Errorf("%w: only topic configs can be altered", cairn.ErrInvalidArgument)
 	}
-	cur, ok := set[kv.Name]
-	if !ok {
-		info, err := s.b.DescribeTopic(ctx, r.ResourceName)
-		if err != nil {
-			return "", err
-		}
-		for _, e := range info.Config {
-			if e.Key == kv.Name {
-				cur = e.Value
-			}
+	info, err := s.b.DescribeTopic(ctx, r.ResourceName)
+	if err != nil {
+		return "", err
+	}
+	var cur string
+	for _, e := range info.Config {
+		if e.Key == kv.Name {
+			cur = e.Value
 		}
 	}
 	var list []string
@@ -318,7 +320,7 @@ func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.
 			if before == -1 { // -1: up to the high watermark
 				_, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
 				if err != nil {
-					rp.ErrorCode = code(err)
+					rp.ErrorCode, rp.LowWatermark = code(err), -1
 					rt.Partitions = append(rt.Partitions, rp)
 					continue
 				}

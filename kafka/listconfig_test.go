@@ -50,10 +50,11 @@ func TestIncrementalAlterListConfig(t *testing.T) {
 	require.Equal(t, "delete,compact", policy())
 	require.Zero(t, alter(op("cleanup.policy", kmsg.IncrementalAlterConfigOpSubtract, "delete")))
 	require.Equal(t, "compact", policy())
-	// Within one request, later entries see earlier ones.
-	require.Zero(t, alter(op("cleanup.policy", kmsg.IncrementalAlterConfigOpAppend, "delete"),
+	// As Kafka, a key may appear once per resource.
+	require.Equal(t, kerr.InvalidRequest.Code, alter(op("cleanup.policy", kmsg.IncrementalAlterConfigOpAppend, "delete"),
 		op("cleanup.policy", kmsg.IncrementalAlterConfigOpSubtract, "compact")))
-	require.Equal(t, "delete", policy())
+	require.Equal(t, "compact", policy())
+	require.Zero(t, alter(op("cleanup.policy", kmsg.IncrementalAlterConfigOpSet, "delete")))
 
 	require.Equal(t, kerr.InvalidConfig.Code, alter(op("retention.ms", kmsg.IncrementalAlterConfigOpAppend, "5")), "not a list")
 	require.Equal(t, "delete", policy(), "a refused request changes nothing")

@@ -29,7 +29,7 @@ func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respon
 			rp := &rt.Partitions[j]
 			if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 				*rp = kmsg.NewProduceResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, kerr.InvalidRequiredAcks.Code // as Kafka: nothing appended
+				rp.Partition, rp.ErrorCode, rp.BaseOffset = p.Partition, kerr.InvalidRequiredAcks.Code, -1 // as Kafka: nothing appended
 				continue
 			}
 			*rp = c.s.producePartition(ctx, c, req, t.Topic, p, rp)
@@ -114,10 +114,14 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 // which Kafka answers (a retry's is the stored original's): clients give
 // it to the records they produced.
 func appendTime(part *partition.Partition, base int64) int64 {
-	if f, err := part.Read(base, 0); err == nil && len(f.Batches) > 0 {
+	// The batch read holds base unless retention or the cleaner removed
+	// the one that did (a retry's original may be long gone): then the
+	// time is about when it was stamped, as Cairn keeps no other record
+	// of it (Kafka keeps it with the producer's recent batches).
+	if f, err := part.Read(base, 0); err == nil && len(f.Batches) > 0 && f.Batches[0].BaseOffset() <= base {
 		return f.Batches[0].MaxTimestamp().UnixMilli()
 	}
-	return time.Now().UnixMilli() // deleted meanwhile: about when it was stamped
+	return time.Now().UnixMilli()
 }
 
 // splitBatches splits a produce request's records into batches by their

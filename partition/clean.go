@@ -43,11 +43,13 @@ func (s cleanState) encode() []byte {
 // done moves the checkpoint to to at time at (unix ms). The mark moves
 // up to it once the mark is older than age, the mark it replaces becoming
 // prev: a tombstone is thus known to be cleaned age ago at most about age
-// after it was.
+// after it was. A mark later than at (the clock stepped back) moves too:
+// else it would wait for the clock to catch up, keeping every tombstone
+// cleaned meanwhile.
 func (s *cleanState) done(to, at, age int64) {
 	s.cleanedTo = max(s.cleanedTo, to)
 	s.doneAt = at
-	if s.markTo == 0 || s.markAt <= at-age {
+	if s.markTo == 0 || s.markAt <= at-age || s.markAt > at {
 		s.prevTo, s.prevAt = s.markTo, s.markAt
 		s.markTo, s.markAt = s.cleanedTo, at
 	}
@@ -91,6 +93,11 @@ func (p *Partition) loadCleanState() (cleanState, error) {
 	s := cleanState{cleanedTo: u(0), records: u(1), last: u(2), passes: u(3)}
 	if len(v) == 72 {
 		s.doneAt, s.markTo, s.markAt, s.prevTo, s.prevAt = u(4), u(5), u(6), u(7), u(8)
+	} else {
+		// The old form does not say when its records were first cleaned:
+		// count them as cleaned now, not long ago, so that their
+		// tombstones still stay delete.retention.ms.
+		s.doneAt = p.now().UnixMilli()
 	}
 	return s, nil
 }
