@@ -65,6 +65,9 @@ func (p *Partition) Get(ctx context.Context, key []byte) (log.Record, error) {
 		return log.Record{}, p.wrap(-1, fmt.Errorf("%w: Get needs a compacted topic (cleanup.policy=compact)", ErrInvalidArgument))
 	}
 	off, err := p.lookup(key)
+	if getHook != nil {
+		getHook()
+	}
 	for err == nil {
 		r, gone, rerr := p.recordAt(ctx, off)
 		if rerr != nil || !gone {
@@ -81,6 +84,10 @@ func (p *Partition) Get(ctx context.Context, key []byte) (log.Record, error) {
 	}
 	return log.Record{}, err
 }
+
+// getHook, set by tests, runs in Get between the key's first lookup and
+// the read of the record it names: where the cleaner may remove it.
+var getHook func()
 
 // recordAt returns the record at off, or ErrKeyNotFound if it is a
 // tombstone; gone is true if no record at off is stored any more.
