@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/group"
+	"github.com/cairnlog/cairn/partition"
 )
 
 // Commit commits offsets for the consumer's group (the offset is the next
@@ -41,8 +42,25 @@ func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
 // the outcome, on another goroutine. Close waits for the commits in
 // flight, not for their done calls: a done may call Close (one that Close
 // waited for would wait for itself), and may run after Close returns.
+// Once Close waits for the commits in flight, done gets ErrClosed (an
+// OnRevoked that Close calls may still commit), as Kafka's commitAsync on a
+// closed consumer fails.
 func (c *Consumer) CommitAsync(offsets map[TopicPartition]group.Committed, done func(error)) {
-	c.wg.Add(1)
+	// Add under mu, as Close sets noAsync before it waits: an Add from
+	// zero while Close waits is a WaitGroup misuse, and a commit Close
+	// would not wait for.
+	c.mu.Lock()
+	closed := c.noAsync
+	if !closed {
+		c.wg.Add(1)
+	}
+	c.mu.Unlock()
+	if closed {
+		if done != nil {
+			go done(partition.ErrClosed)
+		}
+		return
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
 		err := c.Commit(ctx, offsets)

@@ -86,6 +86,7 @@ type Consumer struct {
 	cursors     map[TopicPartition]*cursor
 	order       []TopicPartition // fetch order, rotated each poll for fairness
 	closed      bool
+	noAsync     bool          // Close waits for wg: CommitAsync fails
 	closeDone   chan struct{} // closed when the first Close is done; closeErr is its result
 	closeErr    error
 	lastRefresh time.Time
@@ -477,6 +478,9 @@ func (c *Consumer) Close() (err error) {
 	// The result is known: later Closes have it now, not once the
 	// commits in flight are done.
 	answer()
+	c.mu.Lock()
+	c.noAsync = true // see CommitAsync
+	c.mu.Unlock()
 	c.wg.Wait()
 	return err
 }
