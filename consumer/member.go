@@ -36,7 +36,7 @@ type member struct {
 	lastPoll   time.Time
 	polling    bool             // a Poll is in progress: it counts as polling however long it waits
 	fenced     error            // another consumer took our InstanceID: fatal, as in Kafka
-	counts     map[string]int32 // topic sizes the assignment was made for
+	counts     map[string]int32 // sizes of the group's topics the assignment was made for (leader)
 
 	lastCommit time.Time // used by the polling goroutine only
 
@@ -128,7 +128,12 @@ func (m *member) heartbeats() {
 			continue
 		}
 		if idle > m.c.opts.RebalanceTimeout {
-			_ = m.api.LeaveGroup(context.Background(), m.c.opts.Group, group.MemberIdentity{MemberID: id, InstanceID: m.c.opts.InstanceID})
+			// A static member does not leave, as in Kafka: its session
+			// expires unless a Poll takes its place back first, without
+			// a rebalance.
+			if m.c.opts.InstanceID == "" {
+				_ = m.api.LeaveGroup(context.Background(), m.c.opts.Group, group.MemberIdentity{MemberID: id})
+			}
 			m.flag(true, true)
 			continue
 		}
@@ -318,6 +323,7 @@ func (m *member) plan(resp group.JoinResponse) (map[string][]byte, error) {
 	}
 	var subs []group.Subscription
 	counts := map[string]int32{}
+	watched := map[string]int32{} // every member's topics, 0 for those not created yet
 	for _, mem := range resp.Members {
 		s, err := group.DecodeSubscription(mem.MemberID, mem.InstanceID, mem.Metadata)
 		if err != nil {
@@ -325,13 +331,14 @@ func (m *member) plan(resp group.JoinResponse) (map[string][]byte, error) {
 		}
 		subs = append(subs, s)
 		for _, t := range s.Topics {
+			watched[t] = 0
 			if n, err := m.c.b.PartitionCount(t); err == nil {
-				counts[t] = int32(n)
+				counts[t], watched[t] = int32(n), int32(n)
 			}
 		}
 	}
 	m.mu.Lock()
-	m.counts = counts
+	m.counts = watched
 	m.mu.Unlock()
 	plan := map[string][]byte{}
 	assigned := a.Assign(subs, counts)
@@ -452,17 +459,19 @@ func (m *member) leave(ctx context.Context) error {
 	return err
 }
 
-// checkTopics flags a rejoin on the leader when a subscribed topic's
-// partition count changed, so new partitions get assigned.
+// checkTopics flags a rejoin on the leader when the partition count of a
+// topic any member subscribes to changed, so new partitions get assigned;
+// as in Kafka, the leader watches the whole group's subscription (it
+// watched only its own topics, and a follower's never grew).
 func (m *member) checkTopics() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.leader || m.id == "" {
 		return
 	}
-	for _, t := range m.c.opts.Topics {
+	for t, was := range m.counts {
 		n, err := m.c.b.PartitionCount(t)
-		if err == nil && int32(n) != m.counts[t] {
+		if err == nil && int32(n) != was {
 			m.rejoin = true
 			return
 		}

@@ -83,10 +83,9 @@ type Options struct {
 	// Positions start at the group's committed offsets, else at Start.
 	Group string
 	// InstanceID makes the member static: closing does not leave the
-	// group, and a restart within SessionTimeout gets the same partitions
-	// back. (With the cooperative-sticky assignor the restart still
-	// starts a rebalance, as its subscription no longer names the
-	// partitions it owned; the others keep theirs throughout.) Two
+	// group, nor does a consumer that stops polling, and a restart (or
+	// the next Poll) within SessionTimeout gets the same partitions back
+	// without a rebalance, unless its topics changed. Two
 	// consumers with one InstanceID are a misconfiguration: the older is
 	// fenced, and its Polls fail with group.ErrFencedInstanceID from then
 	// on, as in Kafka; close it.
@@ -101,7 +100,8 @@ type Options struct {
 	SessionTimeout, HeartbeatInterval time.Duration
 	// RebalanceTimeout: members must rejoin (by polling) within it during a
 	// rebalance, and a consumer that does not poll for longer leaves the
-	// group, as Kafka's max.poll.interval.ms; default 5 minutes.
+	// group (a static member stays until its session expires), as Kafka's
+	// max.poll.interval.ms; default 5 minutes.
 	RebalanceTimeout time.Duration
 	// DisableAutoCommit turns off committing positions automatically.
 	// With auto-commit, Poll commits every AutoCommitInterval (default 5s)

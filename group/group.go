@@ -212,7 +212,7 @@ func (g *group) rejoinStatic(req JoinRequest, oldID string) (chan joinResult, Jo
 	if g.leader == oldID {
 		g.leader = m.id
 	}
-	if g.state == Stable && sameProtocols(old.protocols, req.Protocols) {
+	if g.state == Stable && sameSubscription(g.protocolType, old.protocols, req.Protocols) {
 		g.touch(m)
 		return nil, g.joinResponse(m), nil
 	}
@@ -259,6 +259,25 @@ func (m *member) metadata(protocol string) []byte {
 func sameProtocols(a, b []Protocol) bool {
 	return slices.EqualFunc(a, b, func(x, y Protocol) bool {
 		return x.Name == y.Name && string(x.Metadata) == string(y.Metadata)
+	})
+}
+
+// sameSubscription reports whether a restarted static member asks for
+// what its old incarnation did. A consumer's metadata also carries the
+// partitions it owned and its generation: the old incarnation's state, which
+// a restarted consumer does not have, not a change (comparing them made
+// every restart in a group that had rebalanced rebalance again).
+func sameSubscription(protocolType string, a, b []Protocol) bool {
+	if protocolType != ConsumerProtocol {
+		return sameProtocols(a, b)
+	}
+	return slices.EqualFunc(a, b, func(x, y Protocol) bool {
+		sx, errX := DecodeSubscription("", "", x.Metadata)
+		sy, errY := DecodeSubscription("", "", y.Metadata)
+		if errX != nil || errY != nil {
+			return x.Name == y.Name && string(x.Metadata) == string(y.Metadata)
+		}
+		return x.Name == y.Name && slices.Equal(slices.Sorted(slices.Values(sx.Topics)), slices.Sorted(slices.Values(sy.Topics)))
 	})
 }
 
