@@ -97,7 +97,9 @@ func Parse(raw []byte) (Batch, error) {
 		return Batch{}, ErrUnsupportedMagic
 	}
 	var b Batch
-	if err := b.hdr.UnsafeReadFrom(raw); err != nil {
+	// kmsg reads Length bytes and ignores any after them; the CRC covers
+	// them but not the length field, so a short length must fail here.
+	if err := b.hdr.UnsafeReadFrom(raw); err != nil || int(b.hdr.Length) != len(raw)-lengthOverhead {
 		return Batch{}, corrupt("length field %d does not match %d bytes",
 			int32(binary.BigEndian.Uint32(raw[offLength:])), len(raw))
 	}

@@ -60,6 +60,10 @@ func (b *Builder) Grow(n int) {
 	b.buf = slices.Grow(b.buf, n+HeaderSize)
 }
 
+// Cap returns the bytes b's buffers hold, for a caller that bounds what
+// idle Builders keep.
+func (b *Builder) Cap() int { return cap(b.buf) + cap(b.out) }
+
 // Len returns how many records b holds.
 func (b *Builder) Len() int { return int(b.n) }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 )
@@ -179,7 +180,9 @@ func decodeSnappyBlock(dst, src []byte) ([]byte, error) {
 		return nil, corrupt("snappy: decoded size over %d bytes", MaxDecodedBytes)
 	}
 	dst = slices.Grow(dst, n)
-	if _, err := s2.Decode(dst[len(dst):len(dst)+n], src); err != nil {
+	// Strict Snappy, not s2.Decode, which also takes S2's extensions: a
+	// batch using them is one no Kafka client can decode.
+	if _, err := snappy.DecodeStrict(dst[len(dst):len(dst)+n], src); err != nil {
 		return nil, corrupt("snappy: %v", err)
 	}
 	return dst[:len(dst)+n], nil

@@ -33,12 +33,19 @@ func Manual() Partitioner {
 	return PartitionerFunc(func(rec *Record, _ int) int32 { return rec.Partition })
 }
 
-// RoundRobin returns a partitioner that spreads records over partitions in
-// turn, ignoring keys.
+// RoundRobin returns a partitioner that spreads each topic's records over
+// its partitions in turn, ignoring keys.
 func RoundRobin() Partitioner {
-	var next atomic.Uint32
-	return PartitionerFunc(func(_ *Record, n int) int32 {
-		return int32((next.Add(1) - 1) % uint32(n))
+	// A counter per topic, as Kafka's RoundRobinPartitioner: with one
+	// shared counter, records alternating between two topics of two
+	// partitions each all went to one partition of each.
+	var counters sync.Map // topic -> *atomic.Uint32
+	return PartitionerFunc(func(rec *Record, n int) int32 {
+		c, ok := counters.Load(rec.Topic)
+		if !ok {
+			c, _ = counters.LoadOrStore(rec.Topic, new(atomic.Uint32))
+		}
+		return int32((c.(*atomic.Uint32).Add(1) - 1) % uint32(n))
 	})
 }
 

@@ -57,6 +57,10 @@ type Producer struct {
 	buf      buffer
 	flushing atomic.Int32 // > 0 while a Flush or ProduceSync wants batches sent now
 	queueCap atomic.Int64 // entries in all partitions' pending arrays (see maxIdleQueue)
+	// builderBytes is what all partitions' batch builders hold: a
+	// partition that goes idle lets its builder's buffers go while it is
+	// over MaxBufferedBytes (see part.idle).
+	builderBytes atomic.Int64
 
 	// closeMu guards closing, which makes Close run once. Produce takes
 	// no lock: the buffer tells it (and Close) whether it got in before
@@ -75,7 +79,12 @@ type Producer struct {
 
 	done  chan struct{} // closed by Close: senders drain and exit
 	abort atomic.Bool   // set when Close's ctx ends: senders fail what is left
-	wg    sync.WaitGroup
+	// appendCtx is the ctx of appends, cancelled with abort: an append
+	// that does not end by itself (a transport whose peer hangs) must not
+	// keep Close waiting past its ctx.
+	appendCtx   context.Context
+	stopAppends context.CancelFunc
+	wg          sync.WaitGroup
 
 	// flights carries every batch whose append started (or failed to), in
 	// that order, to the acker goroutine, which completes them; it ends
@@ -103,6 +112,7 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	p := &Producer{b: b, opts: o, done: make(chan struct{}), closed: make(chan struct{}),
 		flights: make(chan flight, flightQueue), ackerDone: make(chan struct{})}
 	p.async, _ = b.(AsyncBroker)
+	p.appendCtx, p.stopAppends = context.WithCancel(context.Background())
 	p.parts.Store(&map[string][]*part{})
 	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
 	if !o.DisableIdempotence {
@@ -300,7 +310,10 @@ func (p *Producer) wakeAll() {
 }
 
 // Close sends what is buffered and waits for it, then stops the senders.
-// If ctx ends first, records not yet appended fail with ErrClosed. Later
+// If ctx ends first, records not yet appended fail with ErrClosed, and
+// appends in flight have their ctx cancelled: a Broker that honours it
+// fails them (also with ErrClosed), so Close returns even if the Broker's
+// peer hangs, as Kafka's close(timeout) does. Later
 // Produce calls fail with ErrClosed. Close is idempotent: a Close while
 // or after another runs waits for that one (or for its own ctx to end)
 // and returns its result.
@@ -334,11 +347,13 @@ func (p *Producer) Close(ctx context.Context) (err error) {
 		// Senders now fail what they hold, and whatever a Produce that
 		// got in before close still adds.
 		p.abort.Store(true)
+		p.stopAppends()
 		p.wakeAll()
 		_ = p.buf.waitEmpty(context.Background())
 	}
 	close(p.done)
 	p.wg.Wait()
+	p.stopAppends()
 	close(p.flights) // the senders are gone; the buffer is empty, so the acker has nothing left
 	<-p.ackerDone
 	return err

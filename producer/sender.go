@@ -60,6 +60,9 @@ type part struct {
 	// seq can neither be reused nor skipped.
 	renew   bool
 	builder log.Builder // encodes batches, reusing its buffers
+	// builderCap is builder.Cap() as counted in the producer's
+	// builderBytes.
+	builderCap int
 }
 
 func newPart(p *Producer, tp topicPartition) *part {
@@ -191,6 +194,9 @@ func (pt *part) run() {
 			continue
 		}
 		<-pt.slots
+		if wait == 0 {
+			pt.idle()
+		}
 		switch {
 		case wait > 0:
 			timer.Reset(wait)
@@ -209,6 +215,23 @@ func (pt *part) run() {
 		case <-pt.wakeCh:
 		case <-pt.p.done:
 		}
+	}
+}
+
+// idle lets the builder's buffers go while the producer's builders hold
+// more than MaxBufferedBytes: each grows to the largest batch it built, so
+// a burst of large batches over many partitions otherwise stayed in
+// memory, beyond the buffer's bound, for as long as the producer. Below
+// the bound they are kept, so a partition that drains between batches
+// does not allocate one per batch.
+func (pt *part) idle() {
+	if c := pt.builder.Cap(); c != pt.builderCap {
+		pt.p.builderBytes.Add(int64(c - pt.builderCap))
+		pt.builderCap = c
+	}
+	if pt.builderCap > 0 && pt.p.builderBytes.Load() > int64(pt.p.opts.MaxBufferedBytes) {
+		pt.p.builderBytes.Add(-int64(pt.builderCap))
+		pt.builder, pt.builderCap = log.Builder{}, 0
 	}
 }
 
@@ -375,7 +398,7 @@ func sizeOf(records []pending) int {
 // new identity.
 func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int64, wait func() error, err error) {
 	if pt.renew {
-		if err := pt.p.newIdentity(context.Background()); err != nil {
+		if err := pt.p.newIdentity(pt.p.appendCtx); err != nil {
 			return 0, nil, err // renew stays set: the next batch tries again
 		}
 		pt.renew = false
@@ -397,9 +420,9 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 	resent := false
 	for attempt := 0; ; attempt++ {
 		if pt.p.async != nil {
-			base, wait, err = pt.p.async.AppendLogBatchAsync(context.Background(), pt.tp.topic, pt.tp.partition, b)
+			base, wait, err = pt.p.async.AppendLogBatchAsync(pt.p.appendCtx, pt.tp.topic, pt.tp.partition, b)
 		} else {
-			base, err = pt.p.b.AppendLogBatch(context.Background(), pt.tp.topic, pt.tp.partition, b)
+			base, err = pt.p.b.AppendLogBatch(pt.p.appendCtx, pt.tp.topic, pt.tp.partition, b)
 		}
 		if err == nil {
 			if prod != nil {
@@ -409,7 +432,7 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 		}
 		if prod != nil && !resent && !pt.p.abort.Load() &&
 			(errors.Is(err, partition.ErrOutOfOrderSequence) || errors.Is(err, partition.ErrDuplicateSequence)) {
-			if ierr := pt.p.newIdentity(context.Background()); ierr != nil {
+			if ierr := pt.p.newIdentity(pt.p.appendCtx); ierr != nil {
 				return 0, nil, errors.Join(err, ierr) // refused, so not stored: seq stands
 			}
 			resent = true
@@ -422,6 +445,9 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 		if permanent(err) || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
 			if prod != nil && !refused(err) {
 				pt.renew = true // maybe stored: its sequence is spent
+			}
+			if pt.p.abort.Load() && errors.Is(err, context.Canceled) {
+				err = partition.ErrClosed // Close's ctx ended during the append
 			}
 			return 0, nil, err
 		}
