@@ -307,6 +307,11 @@ func (pt *part) deliver(owned, batch []pending, size int, last bool) {
 	} else {
 		f.builtAt = time.Now() // the stamp of its records without one
 		f.base, f.wait, f.err = pt.appendBatch(batch, size, f.builtAt)
+		if f.err != nil && pt.p.abort.Load() && errors.Is(f.err, context.Canceled) {
+			// Close's ctx ended during the append, or during the new
+			// producer id it waited for.
+			f.err = partition.ErrClosed
+		}
 		if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 {
 			front, back := batch[:len(batch)/2], batch[len(batch)/2:]
 			frontSize := sizeOf(front)
@@ -445,9 +450,6 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 		if permanent(err) || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
 			if prod != nil && !refused(err) {
 				pt.renew = true // maybe stored: its sequence is spent
-			}
-			if pt.p.abort.Load() && errors.Is(err, context.Canceled) {
-				err = partition.ErrClosed // Close's ctx ended during the append
 			}
 			return 0, nil, err
 		}
