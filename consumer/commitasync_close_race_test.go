@@ -36,7 +36,10 @@ func (b gateFirstCommit) CommitOffsets(ctx context.Context, req group.CommitRequ
 // commitAsync on a closed consumer, it now fails with ErrClosed.
 func TestCommitAsyncDuringClose(t *testing.T) {
 	b := newBroker(t, map[string]int{"t": 1})
-	gb := gateFirstCommit{Broker: b, entered: make(chan struct{}), release: make(chan struct{})}
+	// entered is buffered: unbuffered, the non-blocking send let the first
+	// commit through whenever it ran before the test waited on entered,
+	// and the test hung.
+	gb := gateFirstCommit{Broker: b, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	o := groupOpts("g", "t")
 	o.DisableAutoCommit = true
 	c := newConsumer(t, gb, o)

@@ -475,12 +475,14 @@ func (c *Consumer) Close() (err error) {
 		defer cancel()
 		err = c.gm.leave(ctx)
 	}
-	// The result is known: later Closes have it now, not once the
-	// commits in flight are done.
-	answer()
+	// Refuse CommitAsync before answering: a later Close returns then, and
+	// a CommitAsync after it must not commit.
 	c.mu.Lock()
 	c.noAsync = true // see CommitAsync
 	c.mu.Unlock()
+	// The result is known: later Closes have it now, not once the
+	// commits in flight are done.
+	answer()
 	c.wg.Wait()
 	return err
 }

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cairnlog/cairn/group"
 	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
 )
 
 // GroupBroker is a Broker with a group coordinator. *cairn.Broker is one.
@@ -254,6 +256,17 @@ func (m *member) join(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("cairn: group %q sent an undecodable assignment: %w", m.c.opts.Group, err)
 		}
+		if plan != nil {
+			// A static leader back in a Stable group gets its old
+			// assignment, not our plan: watch the sizes that one was made
+			// for, or partitions added meanwhile are never assigned.
+			var was map[string]int32
+			if json.Unmarshal(group.AssignmentUserData(raw), &was) == nil && was != nil {
+				m.mu.Lock()
+				m.counts = was
+				m.mu.Unlock()
+			}
+		}
 		if err := m.apply(ctx, assigned); err != nil {
 			return err
 		}
@@ -343,7 +356,12 @@ func (m *member) plan(resp group.JoinResponse) (map[string][]byte, error) {
 	plan := map[string][]byte{}
 	assigned := a.Assign(subs, counts)
 	for _, mem := range resp.Members {
-		plan[mem.MemberID] = group.EncodeAssignment(assigned[mem.MemberID])
+		var data []byte
+		if mem.MemberID == resp.MemberID {
+			// Our own assignment keeps the sizes it was made for: see join.
+			data, _ = json.Marshal(watched)
+		}
+		plan[mem.MemberID] = group.EncodeAssignmentData(assigned[mem.MemberID], data)
 	}
 	return plan, nil
 }
@@ -471,6 +489,11 @@ func (m *member) checkTopics() {
 	}
 	for t, was := range m.counts {
 		n, err := m.c.b.PartitionCount(t)
+		if errors.Is(err, topic.ErrUnknownTopic) {
+			// Deleted (or not created yet, as plan counts it): no
+			// partitions, as Kafka's metadata, so a deletion rebalances.
+			n, err = 0, nil
+		}
 		if err == nil && int32(n) != was {
 			m.rejoin = true
 			return

@@ -258,11 +258,27 @@ func DecodeSubscription(memberID, instanceID string, b []byte) (Subscription, er
 // EncodeAssignment encodes a member's partitions as Kafka clients do
 // (ConsumerProtocolAssignment).
 func EncodeAssignment(tps []TopicPartition) []byte {
-	a := kmsg.ConsumerMemberAssignment{Version: 0}
+	return EncodeAssignmentData(tps, nil)
+}
+
+// EncodeAssignmentData is EncodeAssignment with user data, which Kafka
+// clients hand their assignor with the partitions.
+func EncodeAssignmentData(tps []TopicPartition, userData []byte) []byte {
+	a := kmsg.ConsumerMemberAssignment{Version: 0, UserData: userData}
 	for _, t := range groupByTopic(tps) {
 		a.Topics = append(a.Topics, kmsg.ConsumerMemberAssignmentTopic{Topic: t.Topic, Partitions: t.Partitions})
 	}
 	return a.AppendTo(nil)
+}
+
+// AssignmentUserData returns an assignment's user data (nil if none or
+// undecodable).
+func AssignmentUserData(b []byte) []byte {
+	var a kmsg.ConsumerMemberAssignment
+	if len(b) == 0 || a.ReadFrom(b) != nil {
+		return nil
+	}
+	return a.UserData
 }
 
 // DecodeAssignment decodes a member's partitions.
