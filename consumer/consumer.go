@@ -95,6 +95,9 @@ type Consumer struct {
 
 // New returns a consumer of the topics and partitions in opts.
 func New(b Broker, opts *Options) (*Consumer, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: consumer: nil broker", partition.ErrInvalidArgument)
+	}
 	var o Options
 	if opts != nil {
 		o = *opts

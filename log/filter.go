@@ -14,6 +14,9 @@ import (
 // away) and when it equals NumRecords, out is b's own bytes. keep sees
 // records as Records returns them; it must not retain them.
 func (b Batch) Filter(keep func(*Record) bool) (out []byte, kept int, err error) {
+	if len(b.raw) == 0 {
+		return nil, 0, ErrEmptyBatch // the zero Batch, as Records reads it: no records
+	}
 	body, err := decompress(b.raw[HeaderSize:], b.Codec())
 	if err != nil {
 		return nil, 0, err

@@ -101,6 +101,9 @@ type topicPartition struct {
 // New returns a producer appending to b. With idempotence (the default) it
 // allocates a producer id from b.
 func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: producer: nil broker", partition.ErrInvalidArgument)
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
