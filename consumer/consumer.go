@@ -440,8 +440,9 @@ func (c *Consumer) Assignment() []TopicPartition {
 // Close ends the consumer: a waiting Poll returns ErrClosed, as do later
 // calls. Close is idempotent: a Close while or after another waits for
 // that one and returns its result. Close waits for CommitAsync's commits
-// in flight, not for their done calls, which may call Close. OnRevoked
-// and OnLost must not call Close: it would wait for itself.
+// in flight, not for their done calls, which may call Close. OnAssigned,
+// OnRevoked and OnLost must not call Close: they run in a Poll (or in
+// Close), which Close waits for, so it would wait for itself.
 //
 // In a group, Close first commits positions (with auto-commit), calls
 // OnRevoked and leaves the group, so the partitions move at once; a static

@@ -117,7 +117,7 @@ type Options struct {
 	// commit. OnLost runs when the group took this member's partitions
 	// away (session or rebalance timeout, or fenced as a static member),
 	// in the next Poll or in Close: committing is no longer possible; it
-	// defaults to OnRevoked.
+	// defaults to OnRevoked. None of them may call Close (see Close).
 	OnAssigned, OnRevoked, OnLost func(ctx context.Context, c *Consumer, partitions []TopicPartition)
 }
 
