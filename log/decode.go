@@ -134,23 +134,52 @@ func (it *recordIter) next(r *Record) (raw []byte, ok bool, err error) {
 // Builder, which checked each record as it was added, it returns nil at
 // once.
 func (b Batch) Validate() error {
+	_, err := b.validate()
+	return err
+}
+
+// Normalize is Validate for a batch a broker stores: a CreateTime batch
+// whose header claims a max timestamp above its records' comes back as a
+// copy with the records' largest in its place (and a new CRC), as Kafka's
+// broker rewrites it; b is not modified. Retention and the time index go
+// by the header, so a batch of today's records claiming next century
+// would keep itself, and every batch after it, from retention.ms.
+func (b Batch) Normalize() (Batch, error) {
+	maxTS, err := b.validate()
+	if err != nil || maxTS == math.MinInt64 || maxTS >= b.hdr.MaxTimestamp {
+		return b, err
+	}
+	out := b.CopyTo(make([]byte, len(b.raw)))
+	out.hdr.MaxTimestamp = maxTS
+	binary.BigEndian.PutUint64(out.raw[offMaxTimestamp:], uint64(maxTS))
+	crc := checksum(out.raw)
+	binary.BigEndian.PutUint32(out.raw[offCRC:], crc)
+	out.hdr.CRC = int32(crc)
+	return out, nil
+}
+
+// validate is Validate returning the records' largest timestamp, or
+// MinInt64 when it did not decode them (a checked batch) or they carry
+// the log append time.
+func (b Batch) validate() (int64, error) {
+	const unknown = math.MinInt64
 	if b.checked {
-		return nil
+		return unknown, nil
 	}
 	// As Kafka's validator for client batches: control batches (markers
 	// of the transaction coordinator) do not come from clients, and a
 	// transactional batch needs a producer id.
 	if b.Control() {
-		return corrupt("%w: control batch", ErrInvalidRecord)
+		return unknown, corrupt("%w: control batch", ErrInvalidRecord)
 	}
 	if b.Transactional() && b.hdr.ProducerID < 0 {
-		return corrupt("%w: transactional batch without a producer id", ErrInvalidRecord)
+		return unknown, corrupt("%w: transactional batch without a producer id", ErrInvalidRecord)
 	}
 	if b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
-		return corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
+		return unknown, corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
 	}
 	if len(b.raw) == 0 {
-		return nil
+		return unknown, nil
 	}
 	body := b.raw[HeaderSize:]
 	if c := b.Codec(); c != None {
@@ -161,15 +190,18 @@ func (b Batch) Validate() error {
 		defer putScratch(buf)
 		var err error
 		if body, err = decompressTo((*buf)[:0], body, c); err != nil {
-			return err
+			return unknown, err
 		}
 		*buf = body
 	}
 	maxDelta, err := checkRecords(body, int(b.hdr.NumRecords))
 	if err != nil {
-		return err
+		return unknown, err
 	}
-	return b.checkMaxTimestamp(maxDelta)
+	if err := b.checkMaxTimestamp(maxDelta); err != nil || b.LogAppendTime() {
+		return unknown, err
+	}
+	return b.hdr.FirstTimestamp + maxDelta, nil
 }
 
 // checkMaxTimestamp fails when the header's max timestamp is below the

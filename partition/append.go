@@ -93,11 +93,16 @@ func (p *Partition) AppendLogBatchAsync(ctx context.Context, b log.Batch) (base 
 		err = log.ErrEmptyBatch
 	case p.cfg.Load().Compacted:
 		var recs []log.Record
-		if recs, err = b.ValidRecords(nil); err == nil {
+		if b, err = b.Normalize(); err == nil {
+			recs, err = b.Records(nil)
+		}
+		if err == nil {
 			keys, err = recordKeys(recs)
 		}
 	default:
-		err = b.Validate()
+		// Normalized: a CreateTime batch is stored with its records'
+		// max timestamp, as Kafka stores it (see log.Batch.Normalize).
+		b, err = b.Normalize()
 	}
 	if err != nil {
 		return 0, nil, p.wrap(-1, err)
