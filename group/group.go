@@ -214,7 +214,11 @@ func (g *group) rejoinStatic(req JoinRequest, oldID string) (chan joinResult, Jo
 	}
 	if g.state == Stable && sameSubscription(g.protocolType, old.protocols, req.Protocols) {
 		g.touch(m)
-		return nil, g.joinResponse(m), nil
+		r := g.joinResponse(m)
+		if m.id == g.leader {
+			r.SkipAssignment, r.PreviousLeaderID = true, oldID
+		}
+		return nil, r, nil
 	}
 	ch := make(chan joinResult, 1)
 	m.joinCh = ch
@@ -497,6 +501,10 @@ func (g *group) sync(ctx context.Context, req SyncRequest) ([]byte, error) {
 		g.mu.Unlock()
 		return nil, err
 	}
+	if (req.ProtocolType != "" && req.ProtocolType != g.protocolType) || (req.Protocol != "" && req.Protocol != g.protocol) {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("%w: group %q uses %q/%q", ErrInconsistentProtocol, g.id, g.protocolType, g.protocol)
+	}
 	if g.state == PreparingRebalance {
 		g.mu.Unlock()
 		return nil, ErrRebalanceInProgress
@@ -586,6 +594,7 @@ func (g *group) leave(ids []MemberIdentity) error {
 		return partition.ErrClosed
 	}
 	var errs []error
+	removed := false
 	for _, id := range ids {
 		mid := id.MemberID
 		if id.InstanceID != "" {
@@ -597,13 +606,20 @@ func (g *group) leave(ids []MemberIdentity) error {
 			mid = cur
 		}
 		m, ok := g.members[mid]
+		if _, pending := g.pending[mid]; !ok && pending {
+			// As Kafka: a client told ErrMemberIDRequired that closes
+			// before joining again leaves with that id.
+			delete(g.pending, mid)
+			continue
+		}
 		if !ok {
 			errs = append(errs, fmt.Errorf("%w: %q in group %q", ErrUnknownMemberID, mid, g.id))
 			continue
 		}
 		g.remove(m, fmt.Errorf("%w: left the group", ErrUnknownMemberID))
+		removed = true
 	}
-	if len(errs) < len(ids) {
+	if removed {
 		g.afterRemoval()
 	}
 	return errors.Join(errs...)

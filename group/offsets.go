@@ -106,10 +106,16 @@ func (c *Coordinator) CommitOffsets(_ context.Context, req CommitRequest) error 
 }
 
 func (c *Coordinator) commitOffsets(req CommitRequest) error {
-	simple := req.MemberID == "" && req.Generation < 0
+	// As Kafka: generation -1 commits outside group management (into a
+	// group without members, whatever the member id); a real generation
+	// of a group that does not exist is an older one's.
+	simple := req.Generation < 0
 	g, err := c.lookup(req.Group, simple)
+	if isUnknownGroup(err) {
+		return fmt.Errorf("%w: %d (%v)", ErrIllegalGeneration, req.Generation, err)
+	}
 	if err != nil {
-		return unknownMember(err)
+		return err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -153,10 +159,12 @@ func (g *group) checkCommit(req CommitRequest, simple bool) error {
 		if g.closed {
 			return partition.ErrClosed
 		}
-		if len(g.members) > 0 {
+		if len(g.members) == 0 {
+			return nil
+		}
+		if req.MemberID == "" && req.InstanceID == "" {
 			return fmt.Errorf("%w: group %q has members; commit as one of them", ErrUnknownMemberID, g.id)
 		}
-		return nil
 	}
 	m, err := g.check(req.MemberID, req.InstanceID, req.Generation)
 	if err != nil {

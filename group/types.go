@@ -94,6 +94,12 @@ type JoinResponse struct {
 	LeaderID     string
 	MemberID     string
 	Members      []Member
+	// SkipAssignment tells a static leader back in a Stable group that
+	// the group keeps its assignment whatever plan it syncs (Kafka's
+	// KIP-814); PreviousLeaderID is its member id before, which Kafka
+	// names as leader to clients that cannot skip (JoinGroup before v9).
+	SkipAssignment   bool
+	PreviousLeaderID string
 }
 
 // SyncRequest ends a rebalance: the leader sends the assignments, every
@@ -105,6 +111,9 @@ type SyncRequest struct {
 	Generation int32
 	// Assignments by member id; only the leader's are used.
 	Assignments map[string][]byte
+	// ProtocolType and Protocol, when set, must be the group's (Kafka's
+	// SyncGroup v5 checks them): ErrInconsistentProtocol otherwise.
+	ProtocolType, Protocol string
 }
 
 // HeartbeatRequest keeps a member's session alive.

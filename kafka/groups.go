@@ -47,6 +47,15 @@ func handleJoinGroup(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Resp
 	resp.Generation, resp.LeaderID, resp.MemberID = out.Generation, out.LeaderID, out.MemberID
 	resp.Protocol = kmsg.StringPtr(out.Protocol)
 	resp.ProtocolType = kmsg.StringPtr(out.ProtocolType)
+	if out.SkipAssignment {
+		if req.Version < 9 {
+			// As Kafka: a client that cannot skip is told its old id
+			// leads, so it runs no assignor whose plan would be ignored.
+			resp.LeaderID = out.PreviousLeaderID
+			return resp, nil
+		}
+		resp.SkipAssignment = true
+	}
 	for _, m := range out.Members {
 		rm := kmsg.NewJoinGroupResponseMember()
 		rm.MemberID, rm.ProtocolMetadata = m.MemberID, m.Metadata
@@ -69,13 +78,16 @@ func handleSyncGroup(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Resp
 	req := kreq.(*kmsg.SyncGroupRequest)
 	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
 	sr := group.SyncRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: instance(req.InstanceID),
-		Generation: req.Generation, Assignments: map[string][]byte{}}
+		Generation: req.Generation, Assignments: map[string][]byte{},
+		ProtocolType: instance(req.ProtocolType), Protocol: instance(req.Protocol)}
 	for _, a := range req.GroupAssignment {
 		sr.Assignments[a.MemberID] = a.MemberAssignment
 	}
 	assignment, err := c.s.b.Groups().SyncGroup(ctx, sr)
 	resp.ErrorCode, resp.MemberAssignment = code(err), assignment
-	resp.ProtocolType, resp.Protocol = req.ProtocolType, req.Protocol
+	if err == nil { // checked equal to the group's
+		resp.ProtocolType, resp.Protocol = req.ProtocolType, req.Protocol
+	}
 	return resp, nil
 }
 
@@ -241,11 +253,20 @@ func handleDescribeGroups(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg
 		case err != nil:
 			rg.ErrorCode = code(err)
 		default:
-			rg.State, rg.ProtocolType, rg.Protocol = d.State.String(), d.ProtocolType, d.Protocol
+			// As Kafka (GroupMetadata.summary): only a Stable group shows
+			// its protocol and members' metadata and assignments; in
+			// another state they are undecided or the last generation's.
+			stable := d.State == group.Stable
+			rg.State, rg.ProtocolType = d.State.String(), d.ProtocolType
+			if stable {
+				rg.Protocol = d.Protocol
+			}
 			for _, m := range d.Members {
 				rm := kmsg.NewDescribeGroupsResponseGroupMember()
 				rm.MemberID, rm.ClientID, rm.ClientHost = m.MemberID, m.ClientID, "/127.0.0.1"
-				rm.ProtocolMetadata, rm.MemberAssignment = m.Metadata, m.Assignment
+				if stable {
+					rm.ProtocolMetadata, rm.MemberAssignment = m.Metadata, m.Assignment
+				}
 				if m.InstanceID != "" {
 					rm.InstanceID = kmsg.StringPtr(m.InstanceID)
 				}
