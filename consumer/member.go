@@ -261,11 +261,15 @@ func (m *member) join(ctx context.Context) (err error) {
 			// assignment, not our plan: watch the sizes that one was made
 			// for, or partitions added meanwhile are never assigned.
 			var was map[string]int32
+			m.mu.Lock()
 			if json.Unmarshal(group.AssignmentUserData(raw), &was) == nil && was != nil {
-				m.mu.Lock()
 				m.counts = was
-				m.mu.Unlock()
+			} else {
+				// Planned by a Kafka client whose place we took: the
+				// sizes it was made for are unknown, so plan anew.
+				m.rejoin = true
 			}
+			m.mu.Unlock()
 		}
 		if err := m.apply(ctx, assigned); err != nil {
 			return err

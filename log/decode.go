@@ -134,7 +134,7 @@ func (it *recordIter) next(r *Record) (raw []byte, ok bool, err error) {
 // Builder, which checked each record as it was added, it returns nil at
 // once.
 func (b Batch) Validate() error {
-	_, err := b.validate()
+	_, _, err := b.validate()
 	return err
 }
 
@@ -145,8 +145,8 @@ func (b Batch) Validate() error {
 // by the header, so a batch of today's records claiming next century
 // would keep itself, and every batch after it, from retention.ms.
 func (b Batch) Normalize() (Batch, error) {
-	maxTS, err := b.validate()
-	if err != nil || maxTS == math.MinInt64 || maxTS >= b.hdr.MaxTimestamp {
+	maxTS, known, err := b.validate()
+	if err != nil || !known || maxTS >= b.hdr.MaxTimestamp {
 		return b, err
 	}
 	out := b.CopyTo(make([]byte, len(b.raw)))
@@ -158,28 +158,29 @@ func (b Batch) Normalize() (Batch, error) {
 	return out, nil
 }
 
-// validate is Validate returning the records' largest timestamp, or
-// MinInt64 when it did not decode them (a checked batch) or they carry
-// the log append time.
-func (b Batch) validate() (int64, error) {
+// validate is Validate returning the records' largest timestamp; known
+// is false when it did not decode them (a checked batch) or they carry
+// the log append time. A flag, not a sentinel: MinInt64 is a timestamp
+// a client may send.
+func (b Batch) validate() (maxTS int64, known bool, err error) {
 	const unknown = math.MinInt64
 	if b.checked {
-		return unknown, nil
+		return unknown, false, nil
 	}
 	// As Kafka's validator for client batches: control batches (markers
 	// of the transaction coordinator) do not come from clients, and a
 	// transactional batch needs a producer id.
 	if b.Control() {
-		return unknown, corrupt("%w: control batch", ErrInvalidRecord)
+		return unknown, false, corrupt("%w: control batch", ErrInvalidRecord)
 	}
 	if b.Transactional() && b.hdr.ProducerID < 0 {
-		return unknown, corrupt("%w: transactional batch without a producer id", ErrInvalidRecord)
+		return unknown, false, corrupt("%w: transactional batch without a producer id", ErrInvalidRecord)
 	}
 	if b.hdr.LastOffsetDelta != b.hdr.NumRecords-1 {
-		return unknown, corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
+		return unknown, false, corrupt("%d records with last offset delta %d", b.hdr.NumRecords, b.hdr.LastOffsetDelta)
 	}
 	if len(b.raw) == 0 {
-		return unknown, nil
+		return unknown, false, nil
 	}
 	body := b.raw[HeaderSize:]
 	if c := b.Codec(); c != None {
@@ -190,18 +191,18 @@ func (b Batch) validate() (int64, error) {
 		defer putScratch(buf)
 		var err error
 		if body, err = decompressTo((*buf)[:0], body, c); err != nil {
-			return unknown, err
+			return unknown, false, err
 		}
 		*buf = body
 	}
 	maxDelta, err := checkRecords(body, int(b.hdr.NumRecords))
 	if err != nil {
-		return unknown, err
+		return unknown, false, err
 	}
 	if err := b.checkMaxTimestamp(maxDelta); err != nil || b.LogAppendTime() {
-		return unknown, err
+		return unknown, false, err
 	}
-	return b.hdr.FirstTimestamp + maxDelta, nil
+	return b.hdr.FirstTimestamp + maxDelta, true, nil
 }
 
 // checkMaxTimestamp fails when the header's max timestamp is below the
