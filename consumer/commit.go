@@ -22,6 +22,13 @@ func (c *Consumer) Commit(ctx context.Context, offsets map[TopicPartition]group.
 	if id == "" {
 		return fmt.Errorf("%w: not a member of group %q now", group.ErrUnknownMemberID, c.opts.Group)
 	}
+	if gen < 0 {
+		// Not joined yet, or its partitions were lost: refused here, as
+		// Kafka's client does. Generation -1 is a commit outside group
+		// management, which a group without members takes whatever the
+		// member id: a zombie's would overwrite the group's offsets.
+		return fmt.Errorf("%w: no current generation in group %q", group.ErrIllegalGeneration, c.opts.Group)
+	}
 	return c.gm.api.CommitOffsets(ctx, group.CommitRequest{Group: c.opts.Group, MemberID: id,
 		InstanceID: c.opts.InstanceID, Generation: gen, Offsets: offsets})
 }

@@ -73,13 +73,20 @@ func newGroup(c *Coordinator, id string) *group {
 		pending: map[string]time.Time{}, offsets: map[TopicPartition]Committed{}}
 }
 
-func newMemberID(clientID string) string {
+// newMemberID names a member as Kafka does: a static member's id starts
+// with its instance id and "-" (clients such as franz-go tell by it that a
+// JoinGroup before v9 naming its old id as leader means it still leads).
+func newMemberID(req JoinRequest) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	if clientID == "" {
-		clientID = "member"
+	prefix := req.ClientID
+	if req.InstanceID != "" {
+		prefix = req.InstanceID
 	}
-	return clientID + "-" + hex.EncodeToString(b[:])
+	if prefix == "" {
+		prefix = "member"
+	}
+	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
 // join handles a JoinGroup and waits for its outcome.
@@ -139,7 +146,7 @@ func (g *group) joinLocked(req JoinRequest) (chan joinResult, JoinResponse, erro
 	m, isNew := g.members[req.MemberID], false
 	switch {
 	case req.MemberID == "":
-		id := newMemberID(req.ClientID)
+		id := newMemberID(req)
 		if req.RequireKnownMemberID && req.InstanceID == "" {
 			g.expirePending()
 			exp := time.Now().Add(req.SessionTimeout)
@@ -195,7 +202,7 @@ func (g *group) joinLocked(req JoinRequest) (chan joinResult, JoinResponse, erro
 // new member id; the old id is fenced.
 func (g *group) rejoinStatic(req JoinRequest, oldID string) (chan joinResult, JoinResponse, error) {
 	old := g.members[oldID]
-	m := &member{id: newMemberID(req.ClientID), instance: req.InstanceID, clientID: req.ClientID,
+	m := &member{id: newMemberID(req), instance: req.InstanceID, clientID: req.ClientID,
 		protocols: req.Protocols, session: req.SessionTimeout, rebalance: req.RebalanceTimeout,
 		assignment: old.assignment, prev: old.prev, delivered: old.delivered}
 	g.stopTimer(old)
