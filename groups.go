@@ -35,6 +35,13 @@ func (b *Broker) LeaveGroup(ctx context.Context, groupID string, members ...grou
 
 // CommitOffsets commits a group's offsets; see group.Coordinator.CommitOffsets.
 func (b *Broker) CommitOffsets(ctx context.Context, req group.CommitRequest) error {
+	// As Kafka (UNKNOWN_TOPIC_OR_PARTITION): a commit for a deleted
+	// topic would be inherited by one created again under its name.
+	for tp := range req.Offsets {
+		if _, err := b.Partition(tp.Topic, tp.Partition); err != nil {
+			return err
+		}
+	}
 	return b.groups.CommitOffsets(ctx, req)
 }
 

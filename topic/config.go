@@ -37,7 +37,7 @@ type spec struct {
 
 // specs lists every known key with Kafka's default.
 var specs = map[string]spec{
-	CleanupPolicy:          {"delete", oneOf("delete", "compact", "compact,delete", "delete,compact")},
+	CleanupPolicy:          {"delete", listOf("delete", "compact")},
 	CompressionType:        {"producer", oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")},
 	DeleteRetentionMs:      {"86400000", intRange(0, math.MaxInt64)},
 	MaxCompactionLagMs:     {strconv.FormatInt(math.MaxInt64, 10), intRange(1, math.MaxInt64)},
@@ -55,6 +55,19 @@ func oneOf(vals ...string) func(string) string {
 			return ""
 		}
 		return "want one of " + strconv.Quote(vals[0]) + "..."
+	}
+}
+
+// listOf checks a list value as Kafka parses one (ConfigDef's LIST): items
+// split on commas with any spaces around them, each one of vals.
+func listOf(vals ...string) func(string) string {
+	return func(v string) string {
+		for _, item := range strings.Split(v, ",") {
+			if !slices.Contains(vals, strings.TrimSpace(item)) {
+				return "want a list of " + strings.Join(vals, ", ")
+			}
+		}
+		return ""
 	}
 }
 
@@ -97,6 +110,12 @@ func (c Config) Validate() error {
 		if reason := s.check(c[k]); reason != "" {
 			return &ConfigError{Key: k, Value: c[k], Reason: reason}
 		}
+	}
+	// As Kafka's LogConfig.validateValues: the cleaner could not honour
+	// both lags (overrides or defaults, so an alter is checked merged).
+	if c.Int(MinCompactionLagMs) > c.Int(MaxCompactionLagMs) {
+		return &ConfigError{Key: MinCompactionLagMs, Value: c.Get(MinCompactionLagMs),
+			Reason: "above " + MaxCompactionLagMs + " " + c.Get(MaxCompactionLagMs)}
 	}
 	return nil
 }
