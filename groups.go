@@ -2,6 +2,8 @@ package cairn
 
 import (
 	"context"
+	"errors"
+	"maps"
 
 	"github.com/cairnlog/cairn/group"
 )
@@ -37,12 +39,30 @@ func (b *Broker) LeaveGroup(ctx context.Context, groupID string, members ...grou
 func (b *Broker) CommitOffsets(ctx context.Context, req group.CommitRequest) error {
 	// As Kafka (UNKNOWN_TOPIC_OR_PARTITION): a commit for a deleted
 	// topic would be inherited by one created again under its name.
+	// As Kafka, the error is the unknown partition's own: the others of
+	// the commit (a final commit on Close, say) are still stored.
+	var unknown error
+	offsets := req.Offsets
 	for tp := range req.Offsets {
-		if _, err := b.Partition(tp.Topic, tp.Partition); err != nil {
+		_, err := b.Partition(tp.Topic, tp.Partition)
+		switch {
+		case errors.Is(err, ErrUnknownTopic) || errors.Is(err, ErrUnknownPartition):
+			if unknown == nil {
+				unknown, offsets = err, maps.Clone(req.Offsets)
+			}
+			delete(offsets, tp)
+		case err != nil:
 			return err
 		}
 	}
-	return b.groups.CommitOffsets(ctx, req)
+	if unknown != nil && len(offsets) == 0 {
+		return unknown
+	}
+	req.Offsets = offsets
+	if err := b.groups.CommitOffsets(ctx, req); err != nil {
+		return err
+	}
+	return unknown
 }
 
 // FetchOffsets returns a group's committed offsets; see

@@ -279,11 +279,9 @@ func (s *Server) alterTopic(ctx context.Context, kind kmsg.ConfigResourceType, n
 				return &topic.ConfigError{Key: k, Reason: "unknown key"}
 			}
 		}
-		if err := topic.Config(set).Validate(); err != nil {
-			return err
-		}
-		// topic.Registry.AlterConfig's one check on the merged config:
-		// only a topic without records can become compacted.
+		// topic.Registry.AlterConfig's checks on the merged config: its
+		// values (min.compaction.lag.ms against the topic's max, say),
+		// and only a topic without records can become compacted.
 		cur, next := topic.Config{}, topic.Config{}
 		for _, e := range info.Config {
 			if !e.IsDefault {
@@ -294,6 +292,9 @@ func (s *Server) alterTopic(ctx context.Context, kind kmsg.ConfigResourceType, n
 			delete(next, k)
 		}
 		maps.Copy(next, set)
+		if err := next.Validate(); err != nil {
+			return err
+		}
 		if next.Compact() && !cur.Compact() {
 			for _, p := range info.Partitions {
 				if p.HighWatermark > p.LogStart {
