@@ -30,5 +30,7 @@
 // Every error matches an exported sentinel with errors.Is (ErrUnknownTopic,
 // ErrOffsetOutOfRange, ErrClosed, ...); errors about a place in a log are
 // structs (*OffsetError, *PartitionError) with topic, partition and offset.
-// A call that fails changes nothing.
+// A call that fails changes nothing, except Broker.CommitOffsets: as
+// Kafka answers per partition, it stores the commit's known partitions
+// and returns the error of a topic or partition that does not exist.
 package cairn

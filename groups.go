@@ -36,6 +36,9 @@ func (b *Broker) LeaveGroup(ctx context.Context, groupID string, members ...grou
 }
 
 // CommitOffsets commits a group's offsets; see group.Coordinator.CommitOffsets.
+// A topic or partition that does not exist is refused (ErrUnknownTopic,
+// ErrUnknownPartition), as Kafka: the commit's other partitions are still
+// stored, and the unknown one's error is returned.
 func (b *Broker) CommitOffsets(ctx context.Context, req group.CommitRequest) error {
 	// As Kafka (UNKNOWN_TOPIC_OR_PARTITION): a commit for a deleted
 	// topic would be inherited by one created again under its name.

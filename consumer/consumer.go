@@ -449,7 +449,9 @@ func (c *Consumer) Assignment() []TopicPartition {
 // member (InstanceID) does not leave, and keeps its partitions if it comes
 // back within the session timeout. If that commit fails, Close still
 // revokes and leaves, and returns the commit's error: the records since
-// the last commit will be read again by the partitions' next owner.
+// the last commit will be read again by the partitions' next owner (a
+// partition of a topic deleted meanwhile fails alone: the others' positions
+// are still committed).
 // Partitions the group already took away (the member was fenced, or
 // dropped for not polling) go to OnLost instead, with nothing committed.
 func (c *Consumer) Close() (err error) {

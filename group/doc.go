@@ -12,7 +12,9 @@
 //
 // Commits are fenced: a member that is unknown, of an older generation, or
 // committing a partition not assigned to it gets ErrUnknownMemberID,
-// ErrIllegalGeneration or ErrNotAssigned and nothing changes. Offsets are
+// ErrIllegalGeneration or ErrNotAssigned and nothing changes; only a
+// commit of generation -1 (outside group management) into a group without
+// members is taken whatever its member id, as in Kafka. Offsets are
 // stored in Pebble and survive restarts; groups come back Empty and members
 // rejoin.
 //

@@ -93,7 +93,9 @@ func (c *Coordinator) loadOffsets() error {
 
 // CommitOffsets stores offsets for a group, all or none. Members are
 // fenced: an unknown member or an older generation changes nothing, and a
-// member may only commit partitions assigned to it.
+// member may only commit partitions assigned to it. Generation -1 is a
+// commit outside group management, as in Kafka: a group without members
+// takes it whatever the member id.
 func (c *Coordinator) CommitOffsets(_ context.Context, req CommitRequest) error {
 	for {
 		err := c.commitOffsets(req)

@@ -6,7 +6,9 @@
 //
 // Requests are decoded and responses encoded with franz-go's kmsg. Produced
 // batches are validated (CRC, magic 2, records), stamped with offsets and
-// stored verbatim; Fetch serves the stored bytes without re-encoding and
+// stored with their records' bytes as sent (a header claiming a later max
+// timestamp than its records gets theirs and a new CRC, as Kafka's broker
+// rewrites it); Fetch serves the stored bytes without re-encoding and
 // long-polls on appends. Consumer groups use the broker's coordinator, the
 // same one in-process consumers use, so a group can mix both. ApiVersions
 // advertises only the APIs and versions that are implemented (Produce v3+

@@ -3,7 +3,11 @@
 //
 // A batch is the unit of storage. It is validated once when it enters a
 // partition, stamped with its base offset (which the CRC does not cover),
-// stored verbatim, and served to readers without re-encoding.
+// stored with its records' bytes as they came, and served to readers
+// without re-encoding. Only header fields change, with a new CRC, where
+// Kafka's broker changes them too: a max timestamp above the records'
+// (Batch.Normalize) and the log append time, as the topic's
+// message.timestamp.type says (Batch.SetLogAppendTime, SetCreateTime).
 //
 // # Usage
 //

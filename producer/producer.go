@@ -315,8 +315,10 @@ func (p *Producer) wakeAll() {
 // Close sends what is buffered and waits for it, then stops the senders.
 // If ctx ends first, records not yet appended fail with ErrClosed, and
 // appends in flight have their ctx cancelled: a Broker that honours it
-// fails them (also with ErrClosed), so Close returns even if the Broker's
-// peer hangs, as Kafka's close(timeout) does. Later
+// fails them, so Close returns even if the Broker's peer hangs, as Kafka's
+// close(timeout) does. An append call that returns the ctx's error fails
+// its records with ErrClosed; an AsyncBroker's wait that returns it fails
+// them with that error (context.Canceled). Later
 // Produce calls fail with ErrClosed. Close is idempotent: a Close while
 // or after another runs waits for that one (or for its own ctx to end)
 // and returns its result.
