@@ -169,6 +169,13 @@ func (b *Batch) SetBaseOffset(off int64) {
 func (b *Batch) SetLogAppendTime(t time.Time) {
 	b.hdr.Attributes |= attrLogAppendTime
 	b.hdr.MaxTimestamp = t.UnixMilli()
+	b.rewriteTimes()
+}
+
+// rewriteTimes writes the header's attributes and max timestamp into the
+// raw bytes and recomputes the CRC, which covers both: the one way a
+// broker changes a stored batch's header besides its base offset.
+func (b *Batch) rewriteTimes() {
 	binary.BigEndian.PutUint16(b.raw[offAttributes:], uint16(b.hdr.Attributes))
 	binary.BigEndian.PutUint64(b.raw[offMaxTimestamp:], uint64(b.hdr.MaxTimestamp))
 	crc := checksum(b.raw)
@@ -207,10 +214,6 @@ func (b *Batch) SetCreateTime() error {
 	}
 	b.hdr.Attributes &^= attrLogAppendTime
 	b.hdr.MaxTimestamp = first + maxDelta
-	binary.BigEndian.PutUint16(b.raw[offAttributes:], uint16(b.hdr.Attributes))
-	binary.BigEndian.PutUint64(b.raw[offMaxTimestamp:], uint64(b.hdr.MaxTimestamp))
-	crc := checksum(b.raw)
-	binary.BigEndian.PutUint32(b.raw[offCRC:], crc)
-	b.hdr.CRC = int32(crc)
+	b.rewriteTimes()
 	return nil
 }

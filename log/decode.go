@@ -151,10 +151,7 @@ func (b Batch) Normalize() (Batch, error) {
 	}
 	out := b.CopyTo(make([]byte, len(b.raw)))
 	out.hdr.MaxTimestamp = maxTS
-	binary.BigEndian.PutUint64(out.raw[offMaxTimestamp:], uint64(maxTS))
-	crc := checksum(out.raw)
-	binary.BigEndian.PutUint32(out.raw[offCRC:], crc)
-	out.hdr.CRC = int32(crc)
+	out.rewriteTimes()
 	return out, nil
 }
 
