@@ -17,21 +17,11 @@ import (
 func TestOldTombstoneKeptForDeleteRetention(t *testing.T) {
 	c := newClock()
 	fs := vfs.NewMem()
-	b := openClean(t, fs, c, nil)
-	require.NoError(t, b.CreateTopic(ctx, "tbl", 1, compacted("delete.retention.ms", "3600000")))
-	_, err := b.Append(ctx, "tbl", 0, kv("k", "v"))
-	require.NoError(t, err)
-	del := kv("k", "")
-	del.Timestamp = c.Now().Add(-48 * time.Hour)
-	_, err = b.Append(ctx, "tbl", 0, del)
-	require.NoError(t, err)
-	_, err = b.Append(ctx, "tbl", 0, kv("other", "x"))
-	require.NoError(t, err)
-	require.NoError(t, b.Cleanup(ctx)) // the first pass removes "v", keeps the tombstone
+	b, del := oldTombstone(t, fs, c)
 	require.Equal(t, []cairn.Record{del}, stripped(readAll(t, b, "tbl", 0)[:1]))
 
 	c.Add(time.Minute) // well within delete.retention.ms
-	_, err = b.Append(ctx, "tbl", 0, kv("other", "y"))
+	_, err := b.Append(ctx, "tbl", 0, kv("other", "y"))
 	require.NoError(t, err)
 	require.NoError(t, b.Cleanup(ctx))
 	recs := readAll(t, b, "tbl", 0)
@@ -59,4 +49,24 @@ func stripped(recs []cairn.Record) []cairn.Record {
 		out[i] = cairn.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
 	}
 	return out
+}
+
+// oldTombstone opens a broker on fs with a compacted topic "tbl"
+// (delete.retention.ms an hour) holding k=v, then k's tombstone stamped two
+// days back, then other=x, and runs the first cleaning: v goes, the
+// tombstone stays. It returns the broker and the tombstone.
+func oldTombstone(t *testing.T, fs vfs.FS, c *clock) (*cairn.Broker, cairn.Record) {
+	t.Helper()
+	b := openClean(t, fs, c, nil)
+	require.NoError(t, b.CreateTopic(ctx, "tbl", 1, compacted("delete.retention.ms", "3600000")))
+	_, err := b.Append(ctx, "tbl", 0, kv("k", "v"))
+	require.NoError(t, err)
+	del := kv("k", "")
+	del.Timestamp = c.Now().Add(-48 * time.Hour)
+	_, err = b.Append(ctx, "tbl", 0, del)
+	require.NoError(t, err)
+	_, err = b.Append(ctx, "tbl", 0, kv("other", "x"))
+	require.NoError(t, err)
+	require.NoError(t, b.Cleanup(ctx))
+	return b, del
 }

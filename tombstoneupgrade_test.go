@@ -17,17 +17,7 @@ import (
 func TestTombstoneCleanedBeforeUpgradeKept(t *testing.T) {
 	c := newClock()
 	fs := vfs.NewMem()
-	b := openClean(t, fs, c, nil)
-	require.NoError(t, b.CreateTopic(ctx, "tbl", 1, compacted("delete.retention.ms", "3600000")))
-	_, err := b.Append(ctx, "tbl", 0, kv("k", "v"))
-	require.NoError(t, err)
-	del := kv("k", "")
-	del.Timestamp = c.Now().Add(-48 * time.Hour)
-	_, err = b.Append(ctx, "tbl", 0, del)
-	require.NoError(t, err)
-	_, err = b.Append(ctx, "tbl", 0, kv("other", "x"))
-	require.NoError(t, err)
-	require.NoError(t, b.Cleanup(ctx)) // first cleaning: "v" goes, the tombstone stays
+	b, _ := oldTombstone(t, fs, c) // first cleaning: "v" goes, the tombstone stays
 	require.NoError(t, b.Close())
 
 	// The state as the previous version wrote it: its first 32 bytes.

@@ -19,13 +19,7 @@ func TestStaticLeaderRestartSeesNewPartitions(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	start := func(instance string) (*consumer.Consumer, context.CancelFunc) {
-		o := groupOpts("g", "t")
-		o.InstanceID = instance
-		o.SessionTimeout = 5 * time.Second
-		c := newConsumer(t, b, o)
-		runCtx, stop := context.WithCancel(ctx)
-		wg.Go(func() { runConsumer(runCtx, c, func(*consumer.Record) {}) })
-		return c, stop
+		return startStatic(t, b, &wg, instance)
 	}
 	c1, stop1 := start("pod-1")
 	defer stop1()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/consumer"
 	"github.com/cairnlog/cairn/group"
 	"github.com/stretchr/testify/require"
@@ -57,13 +58,7 @@ func TestStaticMemberRestartDoesNotRebalance(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	start := func(instance string) (*consumer.Consumer, context.CancelFunc) {
-		o := groupOpts("g", "t")
-		o.InstanceID = instance
-		o.SessionTimeout = 5 * time.Second
-		c := newConsumer(t, b, o)
-		runCtx, stop := context.WithCancel(ctx)
-		wg.Go(func() { runConsumer(runCtx, c, func(*consumer.Record) {}) })
-		return c, stop
+		return startStatic(t, b, &wg, instance)
 	}
 	stable := func() (group.Description, bool) {
 		d, err := b.Groups().DescribeGroup(ctx, "g")
@@ -106,4 +101,16 @@ func TestStaticMemberRestartDoesNotRebalance(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, d.Generation, after.Generation, "no rebalance")
 	require.Equal(t, owned, c3.Assignment())
+}
+
+// startStatic starts a static member (instance, session timeout 5s) of
+// group g on topic t, polling on a goroutine of wg until stopped.
+func startStatic(t *testing.T, b *cairn.Broker, wg *sync.WaitGroup, instance string) (*consumer.Consumer, context.CancelFunc) {
+	o := groupOpts("g", "t")
+	o.InstanceID = instance
+	o.SessionTimeout = 5 * time.Second
+	c := newConsumer(t, b, o)
+	runCtx, stop := context.WithCancel(ctx)
+	wg.Go(func() { runConsumer(runCtx, c, func(*consumer.Record) {}) })
+	return c, stop
 }
