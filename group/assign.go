@@ -136,7 +136,9 @@ func (sticky) Assign(members []Subscription, counts map[string]int32) map[string
 	for _, s := range byGen {
 		keep := 0
 		for _, tp := range sortedTPs(s.Owned) {
-			if _, taken := prevOwner[tp]; taken || tp.Partition >= counts[tp.Topic] || !slices.Contains(s.Topics, tp.Topic) {
+			// A claim on a partition that does not exist (a Kafka
+			// client's metadata may say anything) is not kept.
+			if _, taken := prevOwner[tp]; taken || tp.Partition < 0 || tp.Partition >= counts[tp.Topic] || !slices.Contains(s.Topics, tp.Topic) {
 				continue
 			}
 			prevOwner[tp] = s.MemberID
