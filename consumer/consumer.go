@@ -44,8 +44,14 @@ type cursor struct {
 	start    Offset // where to go when !resolved
 	resolved bool
 	paused   bool
-	explicit bool   // assigned through Options.Partitions, not a subscription
-	gen      uint64 // bumped by Seek: a fetch begun before it is discarded
+	explicit bool // assigned (Options.Partitions or the group), not a subscription
+	// goneAt is when a fetch last found the partition gone (its topic
+	// deleted, or a group assignment naming a partition that does not
+	// exist); zero while it is not. An assigned partition is kept, but
+	// fetched again only MetadataInterval later: fetched at every Poll,
+	// its error made each Poll return at once, and a Poll loop spun a core.
+	goneAt time.Time
+	gen    uint64 // bumped by Seek: a fetch begun before it is discarded
 	// topicID is the incarnation of the topic offset belongs to, if
 	// idKnown (a Broker with TopicID): a fetch that finds another
 	// incarnation (the topic was deleted and created again) starts over.
@@ -70,9 +76,12 @@ type Consumer struct {
 	pollMu sync.Mutex // one Poll at a time
 	// Scratch slices reused by each Poll, under pollMu: a Poll that
 	// waits used to allocate each of them.
-	snap  []cursor             // fetchOnce's snapshot of the cursors
-	chans []<-chan struct{}    // fetchOnce's change channels
-	cases []reflect.SelectCase // waitAny's
+	snap  []cursor          // fetchOnce's snapshot of the cursors
+	chans []<-chan struct{} // fetchOnce's change channels
+	// parked counts the partitions fetchOnce left out as gone (see
+	// cursor.goneAt), so waitAny wakes to look at them again.
+	parked int
+	cases  []reflect.SelectCase // waitAny's
 
 	gm *member // nil unless Options.Group is set
 
@@ -270,7 +279,7 @@ func (c *Consumer) check(ctx context.Context) error {
 // metadata interval passes (with subscriptions), or ctx is done.
 func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake chan struct{}) error {
 	var tick <-chan time.Time
-	if len(c.opts.Topics) > 0 || c.gm != nil {
+	if len(c.opts.Topics) > 0 || c.gm != nil || c.parked > 0 {
 		t := time.NewTimer(c.opts.MetadataInterval)
 		defer t.Stop()
 		tick = t.C
@@ -360,7 +369,8 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 func (c *Consumer) Seek(topicName string, p int32, to Offset) error {
 	return c.update(topicName, []int32{p}, func(cur *cursor) {
 		cur.start, cur.resolved, cur.buf, cur.slab = to, false, nil, nil
-		cur.idKnown = false // the position is in the topic as it is now
+		cur.idKnown = false      // the position is in the topic as it is now
+		cur.goneAt = time.Time{} // and is looked for at once
 		cur.gen++
 	})
 }

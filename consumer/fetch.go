@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/cairnlog/cairn/partition"
 )
@@ -18,10 +19,23 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 	// return, so it keeps no records alive.
 	snap := slices.Grow(c.snap[:0], len(c.order))
 	defer func() { clear(snap); c.snap = snap[:0] }()
+	var now time.Time // read only if a partition is parked
+	c.parked = 0
 	for _, tp := range c.order {
-		if cur := c.cursors[tp]; !cur.paused {
-			snap = append(snap, *cur)
+		cur := c.cursors[tp]
+		if cur.paused {
+			continue
 		}
+		if !cur.goneAt.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if now.Sub(cur.goneAt) < c.opts.MetadataInterval {
+				c.parked++ // waitAny wakes Poll to look again
+				continue
+			}
+		}
+		snap = append(snap, *cur)
 	}
 	if len(c.order) > 1 { // rotate so no partition starves the others
 		c.order = append(c.order[1:], c.order[0])
@@ -203,6 +217,7 @@ func (c *Consumer) settle(snap *cursor, off int64) (int64, bool) {
 	if !ok || cur.gen != snap.gen {
 		return 0, false
 	}
+	cur.goneAt = time.Time{}
 	if !cur.resolved {
 		cur.offset, cur.resolved = off, true
 		if snap.idKnown {
@@ -222,6 +237,7 @@ func (c *Consumer) advance(snap *cursor, offset int64, buf []*Record, bufEnd int
 		return false
 	}
 	cur.offset, cur.resolved, cur.buf, cur.bufEnd, cur.slab = offset, true, buf, bufEnd, s
+	cur.goneAt = time.Time{}
 	if snap.idKnown {
 		cur.topicID, cur.idKnown = snap.topicID, true
 	}
@@ -253,16 +269,26 @@ func (c *Consumer) reset(snap *cursor, to Offset) {
 }
 
 // dropIfGone stops consuming a subscribed partition whose topic went away;
-// the error is still reported once.
+// the error is still reported once. An assigned partition is kept but
+// parked (see cursor.goneAt): its error is reported when it goes, not
+// again at each look while it stays gone.
 func (c *Consumer) dropIfGone(tp TopicPartition, err error) error {
 	if !isGone(err) {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.cursors[tp]; ok && !cur.explicit {
+	cur, ok := c.cursors[tp]
+	switch {
+	case !ok:
+	case !cur.explicit:
 		delete(c.cursors, tp)
 		c.order = slices.DeleteFunc(c.order, func(x TopicPartition) bool { return x == tp })
+	case cur.goneAt.IsZero():
+		cur.goneAt = time.Now()
+	default:
+		cur.goneAt = time.Now()
+		return nil
 	}
 	return err
 }
