@@ -20,6 +20,10 @@
 // Records of a partition come in offset order, each once, unless Seek moves
 // back. Pause and Resume stop and restart partitions. A position outside
 // the log (after retention, say) is reset as Options.OnOutOfRange says.
+// A subscribed topic that is deleted is dropped, its error returned once.
+// An assigned partition (Options.Partitions, or the group's assignment)
+// that does not exist is kept: its error is returned once, and it is
+// looked at again every MetadataInterval, then read if it is back.
 //
 // A loop that is done with each Poll's records before the next Poll can
 // recycle them, so later Polls decode into the same memory instead of
