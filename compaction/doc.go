@@ -44,7 +44,7 @@
 //	c := compaction.NewCleaner(compaction.Options{KeyMapSize: 1 << 20})
 //	res, err := c.Clean(ctx, part, compaction.Policy{MinDirtyRatio: 0.5,
 //		DeleteRetention: 24 * time.Hour}, time.Now())
-//	cut, err := compaction.Retain(ctx, part, compaction.Retention{Time: 7 * 24 * time.Hour, Bytes: -1}, time.Now())
+//	logStart, err := compaction.Retain(ctx, part, compaction.Retention{Time: 7 * 24 * time.Hour, Bytes: -1}, time.Now())
 //
 // A Cleaner is not safe for concurrent use: run one pass at a time, or one
 // Cleaner per goroutine.

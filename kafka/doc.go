@@ -20,9 +20,12 @@
 //	b, err := cairn.Open("./data", nil)
 //	ln, err := net.Listen("tcp", "127.0.0.1:9092")
 //	srv := kafka.NewServer(b, &kafka.Options{AutoCreateTopics: true})
-//	go srv.Serve(ln)
+//	served := make(chan error, 1)
+//	go func() { served <- srv.Serve(ln) }() // fails at once on invalid Options
 //	...
-//	srv.Close() // stops the listener and connections; then b.Close()
+//	srv.Close()    // stops the listener and connections
+//	err = <-served // nil once Close stopped it
+//	b.Close()
 //
 // For tests, package cairntest starts one on a random loopback port in one
 // line. Bad input (malformed or oversized frames, unknown API keys or
