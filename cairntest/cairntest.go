@@ -85,6 +85,9 @@ func Start(opts *Options) (*Kafka, error) {
 	if opts != nil {
 		o = *opts
 	}
+	if err := o.Kafka.Validate(); err != nil {
+		return nil, err // before a listener that Serve would refuse
+	}
 	b, err := open(o)
 	if err != nil {
 		return nil, err

@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/group"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // backend is what the commands need from a broker: one opened on a data
@@ -106,11 +109,36 @@ func (c *connFlags) open(create bool) (backend, error) {
 		return newRemote(c.bootstrap)
 	}
 	if !create {
-		if _, err := os.Stat(c.dir); errors.Is(err, os.ErrNotExist) {
+		// A directory without a store is no data directory either:
+		// opening it would write a store into it.
+		if d, err := pebble.Peek(c.dir, vfs.Default); err != nil || !d.Exists {
 			return nil, fmt.Errorf("no data directory %s (give --dir, or --bootstrap for a running listener)", c.dir)
 		}
 	}
 	return openLocal(c.dir)
+}
+
+// missingRoot returns the outermost directory of dir's path that does not
+// exist yet, which opening dir creates, or "" if dir exists.
+func missingRoot(dir string) string {
+	root := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			return root
+		}
+		root = d
+		if filepath.Dir(d) == d {
+			return root
+		}
+	}
+}
+
+// removeCreated removes what missingRoot returned, if anything.
+func removeCreated(root string) error {
+	if root == "" {
+		return nil
+	}
+	return os.RemoveAll(root)
 }
 
 // errInUse explains a locked data directory.

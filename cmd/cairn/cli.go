@@ -121,7 +121,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			return nil, &usageError{msg: err.Error()} // fs printed the usage
 		}
 		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+		if terminated(fs, args[:len(args)-len(rest)]) {
 			return append(pos, rest...), nil
 		}
 		if len(rest) == 0 {
@@ -129,6 +129,31 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		pos, args = append(pos, rest[0]), rest[1:]
 	}
+}
+
+// terminated reports whether fs.Parse stopped at a "--" that ends the
+// flags, used being the arguments it took: a "--" that is a flag's value
+// (--key-sep --) is not one.
+func terminated(fs *flag.FlagSet, used []string) bool {
+	for i := 0; i < len(used); i++ {
+		a := used[i]
+		if a == "--" {
+			return i == len(used)-1
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		i++ // the next argument is this flag's value
+	}
+	return false
 }
 
 // positional checks the count of positional arguments.

@@ -134,11 +134,14 @@ func (c *consumption) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		next := c.print(recs)
+		next, werr := c.print(recs)
 		if c.group != "" && len(next) > 0 {
 			if err := c.src.Commit(ctx, next); err != nil {
-				return fmt.Errorf("commit: %w", err)
+				return errors.Join(werr, fmt.Errorf("commit: %w", err))
 			}
+		}
+		if werr != nil {
+			return fmt.Errorf("write: %w", werr) // only what was written is committed
 		}
 		if c.limit > 0 && c.n >= c.limit || c.ends != nil && len(c.ends) == 0 {
 			return nil
@@ -203,8 +206,8 @@ func (c *consumption) othersHoldTheRest(ctx context.Context) (bool, error) {
 }
 
 // print prints recs (within the limit and the ends) and returns the next
-// offset of each partition printed.
-func (c *consumption) print(recs []*cairn.Record) map[int32]int64 {
+// offset of each partition printed, up to a failed write and its error.
+func (c *consumption) print(recs []*cairn.Record) (map[int32]int64, error) {
 	next := map[int32]int64{}
 	for _, r := range recs {
 		if c.limit > 0 && c.n >= c.limit {
@@ -220,9 +223,11 @@ func (c *consumption) print(recs []*cairn.Record) map[int32]int64 {
 			}
 		}
 		c.buf = c.format(c.buf[:0], r)
-		c.io.out.Write(c.buf)
+		if _, err := c.io.out.Write(c.buf); err != nil {
+			return next, err
+		}
 		next[r.Partition] = r.Offset + 1
 		c.n++
 	}
-	return next
+	return next, nil
 }

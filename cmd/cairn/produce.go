@@ -69,20 +69,30 @@ func sendLines(ctx context.Context, io stdio, s sink, topic string, f produceFla
 	done := make(chan struct{})
 	defer close(done)
 	lines, readErr := readLines(io.in, done)
-	n := 0
+	n, sent := 0, 0
 	for batch := range batches(ctx, lines) {
 		recs := make([]*cairn.Record, len(batch))
 		for i, l := range batch {
 			recs[i] = toRecord(topic, l, f)
 		}
+		// A failed record does not stop the others of its batch: report
+		// every one appended, then the first failure.
+		var failed error
 		for i, err := range s.Send(ctx, recs) {
 			if err != nil {
-				return n, fmt.Errorf("record %d: %w", n+1, err)
+				if failed == nil {
+					failed = fmt.Errorf("record %d: %w", sent+i+1, err)
+				}
+				continue
 			}
 			if !f.quiet {
 				fmt.Fprintf(io.out, "partition %d offset %d\n", recs[i].Partition, recs[i].Offset)
 			}
 			n++
+		}
+		sent += len(batch)
+		if failed != nil {
+			return n, failed
 		}
 	}
 	if ctx.Err() != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -57,15 +58,23 @@ func runTopics(ctx context.Context, args []string, io stdio) error {
 	return withBackend(conn, verb == "create", fn)
 }
 
-// withBackend opens the backend, runs fn and closes the backend.
+// withBackend opens the backend, runs fn and closes the backend. A data
+// directory that create made is removed again if fn fails.
 func withBackend(conn *connFlags, create bool, fn func(backend) error) error {
+	created := ""
+	if create && conn.bootstrap == "" {
+		created = missingRoot(conn.dir)
+	}
 	be, err := conn.open(create)
 	if err != nil {
-		return err
+		return errors.Join(err, removeCreated(created))
 	}
 	err = fn(be)
 	if cerr := be.Close(); err == nil {
 		err = cerr
+	}
+	if err != nil {
+		err = errors.Join(err, removeCreated(created))
 	}
 	return err
 }
