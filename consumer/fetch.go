@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
 )
 
 // fetchOnce reads once from each unpaused partition, in rotating order,
@@ -27,11 +28,13 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 			continue
 		}
 		if !cur.goneAt.IsZero() {
+			// Counted also when looked at now: if it is still gone, no
+			// change channel wakes Poll for it, only waitAny's timer.
+			c.parked++
 			if now.IsZero() {
 				now = time.Now()
 			}
 			if now.Sub(cur.goneAt) < c.opts.MetadataInterval {
-				c.parked++ // waitAny wakes Poll to look again
 				continue
 			}
 		}
@@ -284,6 +287,10 @@ func (c *Consumer) dropIfGone(tp TopicPartition, err error) error {
 	case !cur.explicit:
 		delete(c.cursors, tp)
 		c.order = slices.DeleteFunc(c.order, func(x TopicPartition) bool { return x == tp })
+	case !errors.Is(err, topic.ErrUnknownTopic) && !errors.Is(err, topic.ErrUnknownPartition):
+		// ErrClosed: the broker is closed (a deleted topic's handle is
+		// seen as unknown by the TopicID check). Nothing comes back:
+		// waiting would hide it, so each Poll says so, as before.
 	case cur.goneAt.IsZero():
 		cur.goneAt = time.Now()
 	default:

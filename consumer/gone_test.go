@@ -114,3 +114,47 @@ func TestForeignLeaderAssignsMissingPartitions(t *testing.T) {
 	require.Equal(t, 3, recs)
 	require.Equal(t, len(missing), errs, "each missing partition reported once")
 }
+
+// A parked partition is looked at again each MetadataInterval for as long
+// as one Poll waits, not only at the first look after it was reported.
+func TestParkedPartitionSeenInOneLongPoll(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1, "u": 1})
+	c := newConsumer(t, b, &consumer.Options{MetadataInterval: 10 * time.Millisecond,
+		Partitions: map[string][]int32{"t": {0}, "u": {0}}})
+	require.NoError(t, b.DeleteTopic(ctx, "u"))
+	f, err := c.Poll(ctx)
+	require.NoError(t, err)
+	require.ErrorIs(t, f.Err(), cairn.ErrUnknownTopic)
+
+	got := make(chan string, 1)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	go func() {
+		f, err := c.Poll(pctx)
+		if err != nil {
+			got <- "Poll: " + err.Error()
+			return
+		}
+		got <- string(f.Records[0].Value)
+	}()
+	time.Sleep(100 * time.Millisecond) // several MetadataIntervals: u looked at, still gone
+	require.NoError(t, b.CreateTopic(ctx, "u", 1, nil))
+	appendN(t, b, "u", 0, 1, "back")
+	require.Equal(t, "back-0", <-got)
+}
+
+// The broker under a consumer of assigned partitions is closed: every
+// later Poll has nothing to wait for, and must say why, not wait until
+// its context ends.
+func TestBrokerClosedNotParked(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	c := newConsumer(t, b, &consumer.Options{Partitions: map[string][]int32{"t": {0}}})
+	require.NoError(t, b.Close())
+	for i := range 3 {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		f, err := c.Poll(pctx)
+		cancel()
+		require.NoError(t, err, "Poll %d", i)
+		require.ErrorIs(t, f.Err(), cairn.ErrClosed, "Poll %d", i)
+	}
+}

@@ -123,7 +123,9 @@ func (c *connFlags) open(create bool) (backend, error) {
 func missingRoot(dir string) string {
 	root := ""
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+		// Lstat: a symlink is there even if its target is not, and
+		// is not ours to remove.
+		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
 			return root
 		}
 		root = d
@@ -140,6 +142,23 @@ func removeCreated(root string) error {
 	}
 	return os.RemoveAll(root)
 }
+
+// ours returns created if the store opened on it holds no topic: a failed
+// command made none, so topics there are another process's, which made
+// the directory between missingRoot and the open (and let it go).
+func ours(created string, topics func(context.Context) ([]string, error)) string {
+	if created == "" {
+		return ""
+	}
+	if ts, err := topics(context.Background()); err != nil || len(ts) > 0 {
+		return ""
+	}
+	return created
+}
+
+// beforeOpen, if set (by tests), runs between missingRoot and the open,
+// where another process may make the directory.
+var beforeOpen func(dir string)
 
 // errInUse explains a locked data directory.
 func errInUse(dir string) error {

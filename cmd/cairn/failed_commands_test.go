@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cairnlog/cairn"
 	"github.com/stretchr/testify/require"
 )
 
@@ -86,4 +88,87 @@ func TestDashDashFlagValue(t *testing.T) {
 	pos, err := parse(newFlags(stdio{err: &strings.Builder{}}, "x", ""), []string{"a", "--", "-n"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "-n"}, pos, "a real terminator still ends the flags")
+}
+
+// A --dir under a symlink whose target is missing (a volume not mounted,
+// say) cannot be created; the failed create must not delete the user's
+// symlink, which it did not make.
+func TestCreateKeepsDanglingSymlink(t *testing.T) {
+	tmp := t.TempDir()
+	link := filepath.Join(tmp, "data")
+	require.NoError(t, os.Symlink(filepath.Join(tmp, "mnt", "disk"), link))
+	r := cli(t, "", "topics", "create", "orders", "--dir", filepath.Join(link, "cairn"))
+	require.Equal(t, exitError, r.code, r.err)
+	_, err := os.Lstat(link)
+	require.NoError(t, err, "the failed create removed the symlink %s; stderr %q", link, r.err)
+}
+
+// Another process may make the new --dir between a command's look and its
+// open. A failed command must not remove what that process made: neither
+// a directory it holds (the command cannot open it), nor one it made a
+// topic in and let go.
+func TestFailedCommandKeepsOthersDir(t *testing.T) {
+	t.Cleanup(func() { beforeOpen = nil })
+	for _, tc := range []struct {
+		name  string
+		other func(t *testing.T, dir string) // runs between the look and the open
+		args  func(t *testing.T, dir string) []string
+	}{
+		{"create, held", holdDir, createBad},
+		{"create, let go", topicInDir, createBad},
+		{"serve, let go", topicInDir, serveHeldPort},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			beforeOpen = func(string) { tc.other(t, dir) }
+			r := cli(t, "", tc.args(t, dir)...)
+			beforeOpen = nil
+			require.Equal(t, exitError, r.code, r.err)
+			release(t)
+			b, err := cairn.Open(dir, nil)
+			require.NoError(t, err, "stderr %q", r.err)
+			defer b.Close()
+			ts, err := b.Topics(ctx)
+			require.NoError(t, err)
+			require.Equal(t, []string{"theirs"}, ts, "the other process's topic is kept")
+		})
+	}
+}
+
+// topicInDir makes dir a store with the topic "theirs", and closes it.
+func topicInDir(t *testing.T, dir string) {
+	b, err := cairn.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.CreateTopic(ctx, "theirs", 1, nil))
+	require.NoError(t, b.Close())
+}
+
+// holdDir is topicInDir keeping the store open (locked) until release.
+func holdDir(t *testing.T, dir string) {
+	topicInDir(t, dir)
+	b, err := cairn.Open(dir, nil)
+	require.NoError(t, err)
+	held = append(held, b)
+}
+
+var held []io.Closer
+
+// release closes what holdDir and serveHeldPort hold.
+func release(t *testing.T) {
+	for _, c := range held {
+		require.NoError(t, c.Close())
+	}
+	held = nil
+}
+
+func createBad(_ *testing.T, dir string) []string {
+	return []string{"topics", "create", "bad", "--config", "retention.ms=soon", "--dir", dir}
+}
+
+// serveHeldPort is a serve that cannot listen: its port is taken.
+func serveHeldPort(t *testing.T, dir string) []string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	held = append(held, ln)
+	return []string{"serve", "--dir", dir, "--listen", ln.Addr().String()}
 }

@@ -56,6 +56,9 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 		return usagef(fs, "--advertise %q: want host:port with a port from 1 to 65535", f.kafka.AdvertisedAddr)
 	}
 	created := missingRoot(f.dir) // removed again if serve cannot start
+	if beforeOpen != nil {
+		beforeOpen(f.dir)
+	}
 	b, err := cairn.Open(f.dir, &cairn.Options{Durability: f.durability.d})
 	if errors.Is(err, cairn.ErrLocked) {
 		return fmt.Errorf("%w: %s; is another `cairn serve` running?", cairn.ErrLocked, f.dir)
@@ -65,6 +68,7 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
+		created = ours(created, b.Topics)
 		return errors.Join(err, b.Close(), removeCreated(created))
 	}
 	fmt.Fprintf(io.err, "cairn: serving Kafka on %s, data in %s (%v)\n", ln.Addr(), f.dir, f.durability.d)

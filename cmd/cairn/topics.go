@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/topic"
 )
 
@@ -64,12 +65,21 @@ func withBackend(conn *connFlags, create bool, fn func(backend) error) error {
 	created := ""
 	if create && conn.bootstrap == "" {
 		created = missingRoot(conn.dir)
+		if beforeOpen != nil {
+			beforeOpen(conn.dir)
+		}
 	}
 	be, err := conn.open(create)
+	if errors.Is(err, cairn.ErrLocked) {
+		return err // another broker made the directory since, and holds it
+	}
 	if err != nil {
 		return errors.Join(err, removeCreated(created))
 	}
 	err = fn(be)
+	if err != nil {
+		created = ours(created, be.Topics)
+	}
 	if cerr := be.Close(); err == nil {
 		err = cerr
 	}
