@@ -50,6 +50,11 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	if err := b.check(ctx); err != nil {
 		return err
 	}
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
+	if b.closed.Load() {
+		return ErrClosed
+	}
 	if err := b.topics.Delete(name); err != nil {
 		return err
 	}
@@ -104,7 +109,10 @@ func (b *Broker) AlterTopicConfig(ctx context.Context, name string, set TopicCon
 }
 
 // CreatePartitions grows a topic to total partitions; the count can only
-// grow, as in Kafka.
+// grow, as in Kafka. A compacted topic that holds records cannot grow
+// (ErrInvalidPartitions), unlike in Kafka: Get looks a key up in
+// partition murmur2(key) mod the count, so keys stored before would no
+// longer be found.
 func (b *Broker) CreatePartitions(ctx context.Context, name string, total int) error {
 	if err := b.check(ctx); err != nil {
 		return err

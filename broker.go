@@ -35,6 +35,11 @@ type Broker struct {
 	pidClosed bool       // set under pidMu by Close, before Pebble closes
 	clean     *cleanup   // retention and compaction (retention.go)
 
+	// topicMu orders DeleteTopic (write) against CommitOffsets (read), so
+	// a commit cannot land between a topic's deletion and the removal of
+	// its commits; Close takes it to wait for a DeleteTopic in flight.
+	topicMu sync.RWMutex
+
 	closed atomic.Bool
 	stop   chan struct{}  // closed by Close to end the syncer
 	wg     sync.WaitGroup // the syncer goroutine
@@ -123,7 +128,11 @@ func (b *Broker) Close() error {
 	b.pidMu.Lock()
 	b.pidClosed = true
 	b.pidMu.Unlock()
+	// A DeleteTopic in flight finishes both of its steps first; a later
+	// one sees closed once it holds topicMu.
+	b.topicMu.Lock()
 	err := errors.Join(b.groups.Close(), b.topics.Close())
+	b.topicMu.Unlock()
 	if b.opts.Durability != SyncAlways {
 		// A clean close is durable at every level.
 		err = errors.Join(err, b.db.Flush())

@@ -44,6 +44,8 @@ func (b *Broker) CommitOffsets(ctx context.Context, req group.CommitRequest) err
 	// topic would be inherited by one created again under its name.
 	// As Kafka, the error is the unknown partition's own: the others of
 	// the commit (a final commit on Close, say) are still stored.
+	b.topicMu.RLock() // no DeleteTopic between the check and the commit
+	defer b.topicMu.RUnlock()
 	var unknown error
 	offsets := req.Offsets
 	for tp := range req.Offsets {

@@ -25,7 +25,8 @@ var (
 //
 // The key is looked up in the partition Kafka's default partitioner (and
 // the producer package) gives it, murmur2(key) mod the partition count;
-// records appended by hand to another partition are not found there. A
+// records appended by hand to another partition are not found there
+// (and CreatePartitions refuses to change the count under stored keys). A
 // record whose append is in flight is waited for, so a Get after an
 // append returns it.
 func (b *Broker) Get(ctx context.Context, topicName string, key []byte) (Record, error) {

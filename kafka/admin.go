@@ -108,11 +108,7 @@ func handleCreatePartitions(ctx context.Context, c *conn, kreq kmsg.Request) (km
 		rt.Topic = t.Topic
 		var err error
 		if req.ValidateOnly {
-			var n int
-			if n, err = c.s.b.PartitionCount(t.Topic); err == nil && (int(t.Count) <= n || int(t.Count) > topic.MaxPartitions) {
-				err = fmt.Errorf("%w: %d, topic %q has %d and can grow to %d",
-					cairn.ErrInvalidPartitions, t.Count, t.Topic, n, topic.MaxPartitions)
-			}
+			err = validatePartitions(ctx, c.s.b, t.Topic, int(t.Count))
 		} else {
 			err = c.s.b.CreatePartitions(ctx, t.Topic, int(t.Count))
 		}
@@ -120,6 +116,31 @@ func handleCreatePartitions(ctx context.Context, c *conn, kreq kmsg.Request) (km
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// validatePartitions makes CreatePartitions' checks without the change.
+func validatePartitions(ctx context.Context, b *cairn.Broker, name string, total int) error {
+	info, err := b.DescribeTopic(ctx, name)
+	if err != nil {
+		return err
+	}
+	if n := len(info.Partitions); total <= n || total > topic.MaxPartitions {
+		return fmt.Errorf("%w: %d, topic %q has %d and can grow to %d",
+			cairn.ErrInvalidPartitions, total, name, n, topic.MaxPartitions)
+	}
+	cfg := topic.Config{}
+	for _, e := range info.Config {
+		cfg[e.Key] = e.Value
+	}
+	if !cfg.Compact() {
+		return nil
+	}
+	for _, p := range info.Partitions {
+		if p.HighWatermark > p.LogStart {
+			return fmt.Errorf("%w: compacted topic %q holds records in partition %d", cairn.ErrInvalidPartitions, name, p.Partition)
+		}
+	}
+	return nil
 }
 
 func handleDescribeConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {

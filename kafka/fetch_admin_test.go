@@ -46,6 +46,9 @@ func TestValidateOnlyMatchesRealRequest(t *testing.T) {
 	require.NoError(t, b.CreateTopic(ctx, "full", 1, nil))
 	_, err := b.Append(ctx, "full", 0, cairn.Record{Value: []byte("v")})
 	require.NoError(t, err)
+	require.NoError(t, b.CreateTopic(ctx, "table", 1, cairn.TopicConfig{"cleanup.policy": "compact"}))
+	_, err = b.Append(ctx, "table", 0, cairn.Record{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
 	r := dialRaw(t, addr)
 
 	t.Run("CreateTopics colliding name", func(t *testing.T) {
@@ -81,6 +84,25 @@ func TestValidateOnlyMatchesRealRequest(t *testing.T) {
 			codes[validate] = resp.Topics[0].ErrorCode
 		}
 		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(codes[true]), kerr.ErrorForCode(codes[false]))
+		require.Equal(t, codes[false], codes[true])
+	})
+
+	t.Run("CreatePartitions of a compacted topic with records", func(t *testing.T) {
+		codes := map[bool]int16{}
+		for _, validate := range []bool{true, false} {
+			req := kmsg.NewPtrCreatePartitionsRequest()
+			req.SetVersion(3)
+			req.ValidateOnly = validate
+			rt := kmsg.NewCreatePartitionsRequestTopic()
+			rt.Topic, rt.Count = "table", 2
+			req.Topics = append(req.Topics, rt)
+			resp := kmsg.NewPtrCreatePartitionsResponse()
+			resp.SetVersion(3)
+			r.roundTrip(req, resp, true)
+			codes[validate] = resp.Topics[0].ErrorCode
+		}
+		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(codes[true]), kerr.ErrorForCode(codes[false]))
+		require.Equal(t, kerr.InvalidPartitions.Code, codes[false])
 		require.Equal(t, codes[false], codes[true])
 	})
 

@@ -167,6 +167,20 @@ func (r *Registry) AddPartitions(name string, total int) (*Topic, error) {
 		return nil, fmt.Errorf("%w: %d, topic %q has %d and can grow to %d",
 			ErrInvalidPartitions, total, name, len(t.Partitions), MaxPartitions)
 	}
+	if t.Config.Compact() {
+		// Get finds a key in partition murmur2(key) mod the count: with
+		// more partitions, keys already stored would be looked up in the
+		// wrong one. Only a compacted topic without records can grow;
+		// appends wait until it has.
+		for _, p := range t.Partitions {
+			end, release := p.HoldAppends()
+			defer release()
+			if end > p.LogStart() {
+				return nil, fmt.Errorf("%w: compacted topic %q holds records in partition %d, which Get would look for in other partitions once it has %d",
+					ErrInvalidPartitions, name, p.Index(), total)
+			}
+		}
+	}
 	nt := &Topic{Name: t.Name, ID: t.ID, Config: t.Config,
 		Partitions: append([]*partition.Partition(nil), t.Partitions...)}
 	nt.Partitions = nt.Partitions[:len(t.Partitions)]
