@@ -39,7 +39,8 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 
 	var names []string
 	var ids [][16]byte // v12+: topics named by id alone
-	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
+	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if all {
 		names, _ = c.s.b.Topics(ctx) // all topics
 	} else {
 		for _, t := range req.Topics {
@@ -51,9 +52,16 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 			}
 		}
 	}
-	autoCreate := c.s.opts.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	// As Kafka: only topics the request names are auto-created; a
+	// listing of every topic creates none (one deleted meanwhile is left
+	// out, not created again).
+	autoCreate := !all && c.s.opts.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, name := range names {
-		resp.Topics = append(resp.Topics, c.s.topicMetadata(ctx, name, autoCreate))
+		t := c.s.topicMetadata(ctx, name, autoCreate)
+		if all && t.ErrorCode == kerr.UnknownTopicOrPartition.Code {
+			continue
+		}
+		resp.Topics = append(resp.Topics, t)
 	}
 	for _, id := range ids {
 		resp.Topics = append(resp.Topics, c.s.topicMetadataByID(ctx, id))
