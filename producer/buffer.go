@@ -28,6 +28,12 @@ type buffer struct {
 	used    atomic.Uint64 // bytes<<recordBits | records
 	closed  atomic.Bool
 	waiters atomic.Int32 // goroutines in the slow path of acquire or waitEmpty
+	// blocked counts the acquires waiting for room; while any does,
+	// batches do not linger (as Kafka's accumulator, whose batches are
+	// sendable while a send waits for memory): onBlock wakes the senders
+	// when one starts waiting.
+	blocked atomic.Int32
+	onBlock func()
 
 	mu      sync.Mutex // guards changed
 	changed chan struct{}
@@ -100,6 +106,11 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 	}
 	b.waiters.Add(1)
 	defer b.waiters.Add(-1)
+	b.blocked.Add(1)
+	defer b.blocked.Add(-1)
+	if b.onBlock != nil {
+		b.onBlock()
+	}
 	timer := time.NewTimer(recheck)
 	defer timer.Stop()
 	for {

@@ -22,6 +22,8 @@ type Options struct {
 	// Linger is how long a partition's batch may wait for more records
 	// before it is sent. The default 0 sends at once; batches still form
 	// while an earlier batch of the same partition is being appended.
+	// Batches do not linger while a Produce waits for room in the buffer,
+	// nor during Flush or ProduceSync.
 	Linger time.Duration
 	// BatchBytes is the size at which a partition's batch is sent without
 	// waiting for more records or the linger (Kafka's batch.size); default

@@ -118,6 +118,9 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	p.appendCtx, p.stopAppends = context.WithCancel(context.Background())
 	p.parts.Store(&map[string][]*part{})
 	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
+	if o.Linger > 0 { // without a linger, senders send what is pending at once
+		p.buf.onBlock = p.wakeAll
+	}
 	if !o.DisableIdempotence {
 		if err := p.newIdentity(ctx); err != nil {
 			return nil, err

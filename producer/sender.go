@@ -91,7 +91,7 @@ func (pt *part) add(r pending) {
 	pt.bytes += r.size
 	full := pt.bytes >= pt.p.opts.BatchBytes
 	pt.mu.Unlock()
-	if first || full || pt.p.flushing.Load() > 0 {
+	if first || full || pt.p.flushing.Load() > 0 || pt.p.opts.Linger > 0 && pt.p.buf.blocked.Load() > 0 {
 		pt.wake()
 	}
 }
@@ -122,7 +122,8 @@ func (pt *part) next(limit int) (batch []pending, size int, wait time.Duration) 
 	}
 	if pt.p.opts.Linger > 0 {
 		if left := pt.p.opts.Linger - time.Since(pt.firstAt); left > 0 &&
-			pt.bytes < pt.p.opts.BatchBytes && pt.p.flushing.Load() == 0 && !pt.closing() {
+			pt.bytes < pt.p.opts.BatchBytes && pt.p.flushing.Load() == 0 &&
+			pt.p.buf.blocked.Load() == 0 && !pt.closing() {
 			pt.mu.Unlock()
 			return nil, 0, left
 		}
@@ -453,7 +454,14 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 			}
 			return 0, nil, err
 		}
-		time.Sleep(backoff)
+		// Cut short when Close's ctx ends (appendCtx with abort): the
+		// next look at abort fails the batch.
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-pt.p.appendCtx.Done():
+			t.Stop()
+		}
 		backoff = min(2*backoff, time.Second)
 	}
 }
