@@ -50,14 +50,20 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	if err := b.check(ctx); err != nil {
 		return err
 	}
-	b.topicMu.Lock()
-	defer b.topicMu.Unlock()
+	b.deleteMu.Lock()
+	defer b.deleteMu.Unlock()
 	if b.closed.Load() {
 		return ErrClosed
 	}
+	// Not under topicMu: Delete waits for the topic's appends in flight,
+	// whose callers may commit before they finish them.
 	if err := b.topics.Delete(name); err != nil {
 		return err
 	}
+	// A commit that saw the topic before it went holds topicMu's read
+	// side until it is stored; later ones see it gone.
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
 	// As Kafka: the groups' commits for the topic go with it, so a topic
 	// created again under the name is read from its start.
 	return b.groups.ForgetTopic(name)

@@ -35,10 +35,13 @@ type Broker struct {
 	pidClosed bool       // set under pidMu by Close, before Pebble closes
 	clean     *cleanup   // retention and compaction (retention.go)
 
-	// topicMu orders DeleteTopic (write) against CommitOffsets (read), so
-	// a commit cannot land between a topic's deletion and the removal of
-	// its commits; Close takes it to wait for a DeleteTopic in flight.
+	// topicMu orders DeleteTopic's removal of commits (write) against
+	// CommitOffsets (read), so a commit cannot land between a topic's
+	// deletion and the removal of its commits.
 	topicMu sync.RWMutex
+	// deleteMu is held by DeleteTopic throughout; Close takes it to wait
+	// for a DeleteTopic in flight.
+	deleteMu sync.Mutex
 
 	closed atomic.Bool
 	stop   chan struct{}  // closed by Close to end the syncer
@@ -129,10 +132,10 @@ func (b *Broker) Close() error {
 	b.pidClosed = true
 	b.pidMu.Unlock()
 	// A DeleteTopic in flight finishes both of its steps first; a later
-	// one sees closed once it holds topicMu.
-	b.topicMu.Lock()
+	// one sees closed once it holds deleteMu.
+	b.deleteMu.Lock()
 	err := errors.Join(b.groups.Close(), b.topics.Close())
-	b.topicMu.Unlock()
+	b.deleteMu.Unlock()
 	if b.opts.Durability != SyncAlways {
 		// A clean close is durable at every level.
 		err = errors.Join(err, b.db.Flush())

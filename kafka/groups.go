@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/group"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -152,7 +153,19 @@ func handleOffsetCommit(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 	}
 	var errCode int16
 	if len(cr.Offsets) > 0 {
-		errCode = code(c.s.b.Groups().CommitOffsets(ctx, cr))
+		// Through the broker, which orders the commit against DeleteTopic:
+		// a partition deleted since the check above is refused, the
+		// others are stored.
+		err := c.s.b.CommitOffsets(ctx, cr)
+		if errors.Is(err, cairn.ErrUnknownTopic) || errors.Is(err, cairn.ErrUnknownPartition) {
+			for tp := range cr.Offsets {
+				if _, perr := c.s.b.Partition(tp.Topic, tp.Partition); perr != nil {
+					unknown[tp] = code(perr)
+				}
+			}
+			err = nil
+		}
+		errCode = code(err)
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()

@@ -146,14 +146,30 @@ func removeCreated(root string) error {
 // ours returns created if the store opened on it holds no topic: a failed
 // command made none, so topics there are another process's, which made
 // the directory between missingRoot and the open (and let it go).
-func ours(created string, topics func(context.Context) ([]string, error)) string {
+//
+// Of the directories made above dir, only those that hold nothing but the
+// way down to dir are ours: another process may have made something beside
+// it (a `cairn serve --dir` of a sibling) since.
+func ours(created, dir string, topics func(context.Context) ([]string, error)) string {
 	if created == "" {
 		return ""
 	}
 	if ts, err := topics(context.Background()); err != nil || len(ts) > 0 {
 		return ""
 	}
-	return created
+	keep := filepath.Clean(dir)
+	for keep != created {
+		parent := filepath.Dir(keep)
+		if parent == keep {
+			break
+		}
+		ents, err := os.ReadDir(parent)
+		if err != nil || len(ents) != 1 || ents[0].Name() != filepath.Base(keep) {
+			return keep
+		}
+		keep = parent
+	}
+	return keep
 }
 
 // beforeOpen, if set (by tests), runs between missingRoot and the open,

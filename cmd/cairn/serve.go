@@ -68,7 +68,7 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		created = ours(created, b.Topics)
+		created = ours(created, f.dir, b.Topics)
 		return errors.Join(err, b.Close(), removeCreated(created))
 	}
 	fmt.Fprintf(io.err, "cairn: serving Kafka on %s, data in %s (%v)\n", ln.Addr(), f.dir, f.durability.d)

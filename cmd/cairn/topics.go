@@ -78,7 +78,7 @@ func withBackend(conn *connFlags, create bool, fn func(backend) error) error {
 	}
 	err = fn(be)
 	if err != nil {
-		created = ours(created, be.Topics)
+		created = ours(created, conn.dir, be.Topics)
 	}
 	if cerr := be.Close(); err == nil {
 		err = cerr
