@@ -39,6 +39,11 @@ func (b *Broker) CreateTopic(ctx context.Context, name string, partitions int, c
 	if err := b.check(ctx); err != nil {
 		return err
 	}
+	// As Kafka, which refuses a topic still being deleted: a DeleteTopic
+	// in flight clears the old topic's commits first, or the new topic
+	// would show them.
+	b.deleteMu.Lock()
+	defer b.deleteMu.Unlock()
 	_, err := b.topics.Create(name, partitions, cfg)
 	return err
 }

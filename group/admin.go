@@ -222,6 +222,10 @@ func (c *Coordinator) ResetOffsets(ctx context.Context, groupID string, to Reset
 	if len(tps) == 0 {
 		return fmt.Errorf("%w: no partitions to reset", partition.ErrInvalidArgument)
 	}
+	// No ForgetTopic between resolving (which checks the partition
+	// exists) and the commit.
+	c.forgetMu.RLock()
+	defer c.forgetMu.RUnlock()
 	offsets := map[TopicPartition]Committed{}
 	for _, tp := range tps {
 		off, err := c.resolveReset(ctx, tp, to)

@@ -50,6 +50,11 @@ type Coordinator struct {
 	mu     sync.RWMutex // guards groups and closed
 	groups map[string]*group
 	closed bool
+
+	// forgetMu orders ForgetTopic (write) against ResetOffsets (read),
+	// which checks its partitions exist and commits: a reset cannot land
+	// after a deleted topic's commits were cleared.
+	forgetMu sync.RWMutex
 }
 
 // Open loads committed offsets and returns a coordinator. Groups come back

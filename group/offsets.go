@@ -207,6 +207,8 @@ func (g *group) ownedByOther(m *member, tp TopicPartition) bool {
 // starts without commits. (Its consumers read the new topic from the old
 // one's offsets, skipping its first records.)
 func (c *Coordinator) ForgetTopic(topic string) error {
+	c.forgetMu.Lock() // a ResetOffsets in flight lands first
+	defer c.forgetMu.Unlock()
 	c.mu.RLock()
 	groups := maps.Clone(c.groups)
 	closed := c.closed
