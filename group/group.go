@@ -143,6 +143,14 @@ func (g *group) joinLocked(req JoinRequest) (chan joinResult, JoinResponse, erro
 			return g.rejoinStatic(req, old)
 		}
 	}
+	if req.MemberID != "" && req.InstanceID != "" {
+		// As Kafka: an old incarnation, replaced by a restart, is fenced.
+		// Told its member id is unknown, it dropped its id and joined with
+		// the instance id alone, fencing the live incarnation instead.
+		if cur, ok := g.statics[req.InstanceID]; ok && cur != req.MemberID {
+			return nil, JoinResponse{}, fmt.Errorf("%w: %q", ErrFencedInstanceID, req.InstanceID)
+		}
+	}
 	m, isNew := g.members[req.MemberID], false
 	switch {
 	case req.MemberID == "":
@@ -467,6 +475,13 @@ func (g *group) sessionExpired(id string, timerID uint64) {
 	if g.closed || !ok || m.timerID != timerID {
 		return
 	}
+	if m.joinCh != nil || m.syncCh != nil {
+		// As Kafka: a member waiting in a join or sync satisfies its
+		// heartbeats (the rebalance timeout bounds the wait); its session
+		// runs again from here.
+		g.touch(m)
+		return
+	}
 	g.remove(m, fmt.Errorf("%w: session timed out", ErrUnknownMemberID))
 	g.afterRemoval()
 }
@@ -536,6 +551,7 @@ func (g *group) sync(ctx context.Context, req SyncRequest) ([]byte, error) {
 				o.syncCh <- syncResult{assignment: o.assignment}
 				o.syncCh = nil
 				o.delivered = o.assignment
+				g.touch(o)
 			}
 		}
 		a := m.assignment

@@ -127,7 +127,8 @@ func (c *Coordinator) commitOffsets(req CommitRequest) error {
 	if err := g.checkCommit(req, simple); err != nil {
 		return err
 	}
-	now := c.opts.Now()
+	// Stored in milliseconds: keep what a reopen reads back.
+	now := time.UnixMilli(c.opts.Now().UnixMilli())
 	b := c.opts.DB.NewBatch()
 	defer b.Close()
 	stamped := make(map[TopicPartition]Committed, len(req.Offsets)) // the caller's map is left as it was
