@@ -34,7 +34,9 @@ type ConfigEntry struct {
 }
 
 // CreateTopic creates a topic with the given partition count and config
-// overrides (nil for the defaults).
+// overrides (nil for the defaults). It waits for a DeleteTopic in flight
+// (of any topic) to finish, so a topic created again under a deleted
+// one's name never shows the old one's committed offsets.
 func (b *Broker) CreateTopic(ctx context.Context, name string, partitions int, cfg TopicConfig) error {
 	if err := b.check(ctx); err != nil {
 		return err

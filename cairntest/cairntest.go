@@ -80,6 +80,8 @@ func NewKafka(t testing.TB, opts ...Options) *Kafka {
 
 // Start is NewKafka for callers without a testing.TB, such as TestMain
 // or an Example: the caller must Close the result. opts may be nil.
+// Kafka options that fail kafka.Options.Validate are returned as an
+// error, with nothing started: Serve would refuse them.
 func Start(opts *Options) (*Kafka, error) {
 	var o Options
 	if opts != nil {

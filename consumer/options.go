@@ -74,7 +74,9 @@ type Options struct {
 	// least one batch is read); default 1 MiB.
 	MaxPartitionBytes int
 	// MetadataInterval is how often subscribed topics are checked for new
-	// partitions while Poll waits; default 500ms.
+	// partitions while Poll waits, and how often an assigned partition
+	// that does not exist is looked at again (its error is returned
+	// once, not at every Poll); default 500ms.
 	MetadataInterval time.Duration
 
 	// Group makes the consumer a member of a consumer group sharing the

@@ -61,6 +61,8 @@ type JoinRequest struct {
 	MemberID string
 	// InstanceID makes the member static: a restart with the same id
 	// within the session timeout takes its place without a rebalance.
+	// The incarnation it replaced is fenced (ErrFencedInstanceID) from
+	// then on, JoinGroup included, as in Kafka.
 	InstanceID   string
 	ProtocolType string
 	// Protocols in order of preference.
@@ -136,7 +138,9 @@ type MemberIdentity struct {
 type Committed struct {
 	Offset   int64
 	Metadata string
-	// Time is when the offset was committed.
+	// Time is when the offset was committed, to the millisecond as it is
+	// stored, so it reads back the same after a reopen. It may be earlier
+	// than a time.Now taken just before the commit.
 	Time time.Time
 }
 

@@ -19,9 +19,10 @@ import (
 
 // Options configure a Server. The zero value is valid.
 type Options struct {
-	// AutoCreateTopics creates unknown topics that clients ask about in
+	// AutoCreateTopics creates unknown topics that clients name in
 	// Metadata requests (when the request allows it), as Kafka's
-	// auto.create.topics.enable. Default off.
+	// auto.create.topics.enable. A request for every topic creates none.
+	// Default off.
 	AutoCreateTopics bool
 	// DefaultPartitions is the partition count of auto-created topics;
 	// default 1.

@@ -32,7 +32,9 @@
 // 0, in which case it holds what arrived while the previous one was being
 // appended; while an earlier batch of the partition waits for its fsync,
 // it may grow to Options.MaxBatchBytes (1,000,000), which also caps a
-// record.
+// record. Batches do not wait out the linger during Flush or ProduceSync,
+// nor while a Produce waits for room in a full buffer: only sending them
+// frees that room.
 //
 // Errors come through the promise (or Results): the broker's sentinels
 // (cairn.ErrUnknownTopic, cairn.ErrMessageTooLarge, ...), ErrBufferFull

@@ -316,8 +316,9 @@ func (p *Producer) wakeAll() {
 }
 
 // Close sends what is buffered and waits for it, then stops the senders.
-// If ctx ends first, records not yet appended fail with ErrClosed, and
-// appends in flight have their ctx cancelled: a Broker that honours it
+// If ctx ends first, records not yet appended fail with ErrClosed, a
+// retry waiting out its backoff stops waiting, and appends in flight have
+// their ctx cancelled: a Broker that honours it
 // fails them, so Close returns even if the Broker's peer hangs, as Kafka's
 // close(timeout) does. An append call that returns the ctx's error fails
 // its records with ErrClosed; an AsyncBroker's wait that returns it fails

@@ -153,7 +153,9 @@ func (r *Registry) AlterConfig(name string, set Config, reset []string) (*Topic,
 }
 
 // AddPartitions grows topic name to total partitions. As in Kafka, the
-// count can only grow.
+// count can only grow. Unlike Kafka, a compacted topic that holds records
+// cannot grow (ErrInvalidPartitions): Get finds a key in partition
+// murmur2(key) mod the count, so stored keys would no longer be found.
 func (r *Registry) AddPartitions(name string, total int) (*Topic, error) {
 	if err := r.lock(); err != nil {
 		return nil, err

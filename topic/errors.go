@@ -16,7 +16,8 @@ var (
 	// ErrInvalidTopic reports a topic name that breaks Kafka's rules.
 	ErrInvalidTopic = errors.New("cairn: invalid topic name")
 	// ErrInvalidPartitions reports a partition count below 1, above
-	// MaxPartitions, or not above the current count when adding.
+	// MaxPartitions, or not above the current count when adding; or
+	// partitions added to a compacted topic that holds records.
 	ErrInvalidPartitions = errors.New("cairn: invalid partition count")
 	// ErrInvalidConfig reports an unknown topic config key or a bad value.
 	ErrInvalidConfig = errors.New("cairn: invalid topic config")

@@ -16,7 +16,8 @@ Without --follow, records up to the end of each partition as it was at the
 start are printed, then the command exits; in a group, only of the partitions
 the group gives this member. A group's committed offsets take precedence over
 --from (unless retention deleted them); the offsets of the printed records
-are committed.`
+are committed. A failed write to stdout ends the command with an error,
+and only what was written is committed.`
 
 type consumeFlags struct {
 	from   offsetSpec

@@ -17,6 +17,14 @@ const maxLine = 16 << 20
 // maxSend is the most lines sent as one ProduceSync.
 const maxSend = 1000
 
+const produceSynopsis = `TOPIC [--partition P] [--key-sep SEP] [--dir DIR | --bootstrap HOST:PORT] < lines
+
+Each line is a record; the partition and offset of each appended record is
+printed (only the count with --quiet). Lines that arrive together are sent
+together: one that fails does not stop the others, so lines after it may be
+appended. Those are printed too, then the first failure (by line number),
+and the command exits 1.`
+
 type produceFlags struct {
 	partition int
 	keySep    string
@@ -27,7 +35,7 @@ type produceFlags struct {
 // Lines read while the previous ones are being appended go together, so
 // piped input is batched and typed input is sent line by line.
 func runProduce(ctx context.Context, args []string, io stdio) error {
-	fs := newFlags(io, "produce", "TOPIC [--partition P] [--key-sep SEP] [--dir DIR | --bootstrap HOST:PORT] < lines")
+	fs := newFlags(io, "produce", produceSynopsis)
 	conn := addConnFlags(fs)
 	var f produceFlags
 	fs.IntVar(&f.partition, "partition", -1, "append to `partition` P (default: by key hash, keyless records spread)")
