@@ -51,9 +51,30 @@ func TestValidateOnlyMatchesRealRequest(t *testing.T) {
 	require.NoError(t, err)
 	r := dialRaw(t, addr)
 
+	// codes sends the request send builds, validate-only and for real,
+	// and returns the error code of each.
+	codes := func(t *testing.T, send func(validate bool) int16) (validated, real int16) {
+		validated, real = send(true), send(false)
+		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(validated), kerr.ErrorForCode(real))
+		return validated, real
+	}
+	createPartitions := func(topic string, count int32) func(bool) int16 {
+		return func(validate bool) int16 {
+			req := kmsg.NewPtrCreatePartitionsRequest()
+			req.SetVersion(3)
+			req.ValidateOnly = validate
+			rt := kmsg.NewCreatePartitionsRequestTopic()
+			rt.Topic, rt.Count = topic, count
+			req.Topics = append(req.Topics, rt)
+			resp := kmsg.NewPtrCreatePartitionsResponse()
+			resp.SetVersion(3)
+			r.roundTrip(req, resp, true)
+			return resp.Topics[0].ErrorCode
+		}
+	}
+
 	t.Run("CreateTopics colliding name", func(t *testing.T) {
-		codes := map[bool]int16{}
-		for _, validate := range []bool{true, false} {
+		validated, real := codes(t, func(validate bool) int16 {
 			req := kmsg.NewPtrCreateTopicsRequest()
 			req.SetVersion(7)
 			req.ValidateOnly = validate
@@ -63,52 +84,24 @@ func TestValidateOnlyMatchesRealRequest(t *testing.T) {
 			resp := kmsg.NewPtrCreateTopicsResponse()
 			resp.SetVersion(7)
 			r.roundTrip(req, resp, true)
-			codes[validate] = resp.Topics[0].ErrorCode
-		}
-		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(codes[true]), kerr.ErrorForCode(codes[false]))
-		require.Equal(t, codes[false], codes[true])
+			return resp.Topics[0].ErrorCode
+		})
+		require.Equal(t, real, validated)
 	})
 
 	t.Run("CreatePartitions above the maximum", func(t *testing.T) {
-		codes := map[bool]int16{}
-		for _, validate := range []bool{true, false} {
-			req := kmsg.NewPtrCreatePartitionsRequest()
-			req.SetVersion(3)
-			req.ValidateOnly = validate
-			rt := kmsg.NewCreatePartitionsRequestTopic()
-			rt.Topic, rt.Count = "with.dot", 1<<20
-			req.Topics = append(req.Topics, rt)
-			resp := kmsg.NewPtrCreatePartitionsResponse()
-			resp.SetVersion(3)
-			r.roundTrip(req, resp, true)
-			codes[validate] = resp.Topics[0].ErrorCode
-		}
-		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(codes[true]), kerr.ErrorForCode(codes[false]))
-		require.Equal(t, codes[false], codes[true])
+		validated, real := codes(t, createPartitions("with.dot", 1<<20))
+		require.Equal(t, real, validated)
 	})
 
 	t.Run("CreatePartitions of a compacted topic with records", func(t *testing.T) {
-		codes := map[bool]int16{}
-		for _, validate := range []bool{true, false} {
-			req := kmsg.NewPtrCreatePartitionsRequest()
-			req.SetVersion(3)
-			req.ValidateOnly = validate
-			rt := kmsg.NewCreatePartitionsRequestTopic()
-			rt.Topic, rt.Count = "table", 2
-			req.Topics = append(req.Topics, rt)
-			resp := kmsg.NewPtrCreatePartitionsResponse()
-			resp.SetVersion(3)
-			r.roundTrip(req, resp, true)
-			codes[validate] = resp.Topics[0].ErrorCode
-		}
-		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(codes[true]), kerr.ErrorForCode(codes[false]))
-		require.Equal(t, kerr.InvalidPartitions.Code, codes[false])
-		require.Equal(t, codes[false], codes[true])
+		validated, real := codes(t, createPartitions("table", 2))
+		require.Equal(t, kerr.InvalidPartitions.Code, real)
+		require.Equal(t, real, validated)
 	})
 
 	t.Run("IncrementalAlterConfigs compaction of a topic with records", func(t *testing.T) {
-		codes := map[bool]int16{}
-		for _, validate := range []bool{true, false} {
+		validated, real := codes(t, func(validate bool) int16 {
 			req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 			req.SetVersion(1)
 			req.ValidateOnly = validate
@@ -121,10 +114,9 @@ func TestValidateOnlyMatchesRealRequest(t *testing.T) {
 			resp := kmsg.NewPtrIncrementalAlterConfigsResponse()
 			resp.SetVersion(1)
 			r.roundTrip(req, resp, true)
-			codes[validate] = resp.Resources[0].ErrorCode
-		}
-		t.Logf("validateOnly: %v, real: %v", kerr.ErrorForCode(codes[true]), kerr.ErrorForCode(codes[false]))
-		require.Equal(t, codes[false], codes[true])
+			return resp.Resources[0].ErrorCode
+		})
+		require.Equal(t, real, validated)
 	})
 }
 
