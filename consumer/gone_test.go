@@ -16,6 +16,19 @@ import (
 // waited on like any other: it used to fail every Poll at once, so a Poll
 // loop spun a core. It is read again once the topic is back.
 func TestDeletedAssignedTopicReportedOnce(t *testing.T) {
+	b, c := deletedAssigned(t)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	f, err := c.Poll(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "no new error: %v", f.Err())
+	require.NoError(t, b.CreateTopic(ctx, "u", 1, nil))
+	appendN(t, b, "u", 0, 1, "back")
+	require.Equal(t, "back-0", string(pollN(t, c, 1)[0].Value))
+}
+
+// deletedAssigned returns a consumer of t/0 and u/0 (looking again every
+// 10ms) whose first Poll reported u deleted.
+func deletedAssigned(t *testing.T) (*cairn.Broker, *consumer.Consumer) {
 	b := newBroker(t, map[string]int{"t": 1, "u": 1})
 	c := newConsumer(t, b, &consumer.Options{MetadataInterval: 10 * time.Millisecond,
 		Partitions: map[string][]int32{"t": {0}, "u": {0}}})
@@ -23,13 +36,7 @@ func TestDeletedAssignedTopicReportedOnce(t *testing.T) {
 	f, err := c.Poll(ctx)
 	require.NoError(t, err)
 	require.ErrorIs(t, f.Err(), cairn.ErrUnknownTopic)
-	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	f, err = c.Poll(short)
-	require.ErrorIs(t, err, context.DeadlineExceeded, "no new error: %v", f.Err())
-	require.NoError(t, b.CreateTopic(ctx, "u", 1, nil))
-	appendN(t, b, "u", 0, 1, "back")
-	require.Equal(t, "back-0", string(pollN(t, c, 1)[0].Value))
+	return b, c
 }
 
 // A group leader may be a Kafka client whose assignment names partitions
@@ -118,13 +125,7 @@ func TestForeignLeaderAssignsMissingPartitions(t *testing.T) {
 // A parked partition is looked at again each MetadataInterval for as long
 // as one Poll waits, not only at the first look after it was reported.
 func TestParkedPartitionSeenInOneLongPoll(t *testing.T) {
-	b := newBroker(t, map[string]int{"t": 1, "u": 1})
-	c := newConsumer(t, b, &consumer.Options{MetadataInterval: 10 * time.Millisecond,
-		Partitions: map[string][]int32{"t": {0}, "u": {0}}})
-	require.NoError(t, b.DeleteTopic(ctx, "u"))
-	f, err := c.Poll(ctx)
-	require.NoError(t, err)
-	require.ErrorIs(t, f.Err(), cairn.ErrUnknownTopic)
+	b, c := deletedAssigned(t)
 
 	got := make(chan string, 1)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
