@@ -45,10 +45,26 @@ func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopi
 	if rf := t.ReplicationFactor; rf != -1 && rf != 1 {
 		return 0, fmt.Errorf("%w: replication factor %d on a single broker", kerr.InvalidReplicationFactor, rf)
 	}
-	if len(t.ReplicaAssignment) > 0 {
-		return 0, fmt.Errorf("%w: manual replica assignment", cairn.ErrInvalidArgument)
-	}
 	n := int(t.NumPartitions)
+	if len(t.ReplicaAssignment) > 0 {
+		// As Kafka: an assignment stands for the count and factor, which
+		// must then be -1; its partitions must be 0..n-1, each on live
+		// brokers (here the one, nodeID) named once.
+		if t.NumPartitions != -1 || t.ReplicationFactor != -1 {
+			return 0, fmt.Errorf("%w: both a partition count or replication factor and a replica assignment", cairn.ErrInvalidArgument)
+		}
+		seen := make(map[int32]bool, len(t.ReplicaAssignment))
+		for _, a := range t.ReplicaAssignment {
+			if a.Partition < 0 || int(a.Partition) >= len(t.ReplicaAssignment) || seen[a.Partition] {
+				return 0, fmt.Errorf("%w: partitions should be a consecutive 0-based sequence", kerr.InvalidReplicaAssignment)
+			}
+			seen[a.Partition] = true
+			if len(a.Replicas) != 1 || a.Replicas[0] != nodeID {
+				return 0, fmt.Errorf("%w: partition %d on brokers %v; the only broker is %d", kerr.InvalidReplicaAssignment, a.Partition, a.Replicas, nodeID)
+			}
+		}
+		n = len(t.ReplicaAssignment)
+	}
 	if n == -1 {
 		n = s.opts.DefaultPartitions
 	}
