@@ -126,7 +126,18 @@ type consumption struct {
 func (c *consumption) run(ctx context.Context) error {
 	for {
 		recs, err := c.poll(ctx)
+		if errors.Is(err, errIdle) && c.group == "" {
+			// Nothing for a while: fail if the listener is gone (the
+			// client retries fetches for ever), else wait on.
+			if _, err := c.be.Partitions(ctx, c.topic); err != nil {
+				return err
+			}
+			continue
+		}
 		if errors.Is(err, errIdle) {
+			if err := c.dropCommitted(ctx); err != nil || len(c.ends) == 0 {
+				return err
+			}
 			if done, err := c.othersHoldTheRest(ctx); done || err != nil {
 				return err
 			}
@@ -150,18 +161,19 @@ func (c *consumption) run(ctx context.Context) error {
 	}
 }
 
-// idleCheck is how long a group consumer without --follow polls in vain
-// before it checks whether the partitions left to print are another
-// member's.
+// idleCheck is how long a consumer without --follow polls in vain before
+// it looks again: whether the listener is still there (a Kafka client
+// retries fetches for ever), and, in a group, whether the partitions left
+// to print were committed to their ends or are another member's.
 const idleCheck = time.Second
 
 // errIdle is a poll that found nothing within idleCheck.
 var errIdle = errors.New("idle")
 
-// poll polls; in a group without --follow, it returns errIdle after
-// idleCheck without records.
+// poll polls; without --follow, it returns errIdle after idleCheck
+// without records.
 func (c *consumption) poll(ctx context.Context) ([]*cairn.Record, error) {
-	if c.group == "" || c.ends == nil {
+	if c.ends == nil {
 		return c.src.Poll(ctx)
 	}
 	pctx, cancel := context.WithTimeout(ctx, idleCheck)
@@ -171,6 +183,22 @@ func (c *consumption) poll(ctx context.Context) ([]*cairn.Record, error) {
 		return nil, errIdle
 	}
 	return recs, err
+}
+
+// dropCommitted drops the partitions left to print whose records another
+// member of the group has printed and committed since the start: this
+// member fetches from the committed offset, so it would wait for ever.
+func (c *consumption) dropCommitted(ctx context.Context) error {
+	committed, err := c.be.Committed(ctx, c.group, c.topic)
+	if err != nil {
+		return err
+	}
+	for p, end := range c.ends {
+		if off, ok := committed[p]; ok && off >= end {
+			delete(c.ends, p)
+		}
+	}
+	return nil
 }
 
 // othersHoldTheRest reports whether every partition left to print is

@@ -129,7 +129,10 @@ func (r *remote) Partitions(ctx context.Context, name string) ([]cairn.Partition
 }
 
 func (r *remote) Producer(_ context.Context, manual bool) (sink, error) {
-	more := []kgo.Opt{kgo.AllowAutoTopicCreation()} // a server that auto-creates topics creates them, as for kcat
+	more := []kgo.Opt{kgo.AllowAutoTopicCreation(), // a server that auto-creates topics creates them, as for kcat
+		// A record is not retried for ever (kgo's default), so a
+		// listener that is down fails the command as it does the others.
+		kgo.RecordDeliveryTimeout(retryTimeout)}
 	if manual {
 		more = append(more, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	}
