@@ -106,15 +106,23 @@ func TestForeignLeaderAssignsMissingPartitions(t *testing.T) {
 		Generation: resp.Generation, Assignments: plan})
 	require.NoError(t, err)
 
+	// Until the records are in (a loaded machine may take a while), then
+	// 300ms more: 30 MetadataIntervals, so 30 looks at each missing one.
 	var recs, errs int
-	deadline := time.After(300 * time.Millisecond) // 30 MetadataIntervals: 30 looks at each
+	var settle <-chan time.Time
+	giveUp := time.After(10 * time.Second)
 	for {
 		select {
 		case r := <-results:
 			recs += r.recs
 			errs += len(r.errs)
+			if recs >= 3 && settle == nil {
+				settle = time.After(300 * time.Millisecond)
+			}
 			continue
-		case <-deadline:
+		case <-settle:
+		case <-giveUp:
+			t.Fatalf("%d of 3 records in 10s", recs)
 		}
 		break
 	}
