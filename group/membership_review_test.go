@@ -38,7 +38,9 @@ func TestStaleStaticJoinIsFenced(t *testing.T) {
 func TestAwaitingSyncNotExpiredBySession(t *testing.T) {
 	c := newBrokerDelay(t, nil, 50*time.Millisecond).Groups()
 	req := joinReq("g", "")
-	req.SessionTimeout, req.RebalanceTimeout = 100*time.Millisecond, 5*time.Second
+	// Sessions long enough that the leader's heartbeats (every 25ms) keep
+	// it on a loaded machine; the follower waits well past its own.
+	req.SessionTimeout, req.RebalanceTimeout = 250*time.Millisecond, 5*time.Second
 	rs := joinAll(t, c, req, req)
 	leader, follower := rs[0], rs[1]
 	if follower.LeaderID == follower.MemberID {
@@ -55,8 +57,8 @@ func TestAwaitingSyncNotExpiredBySession(t *testing.T) {
 	}()
 	// The leader takes longer than the session timeout to plan, heartbeating
 	// meanwhile (as the Java client does); the follower just waits in sync.
-	for i := 0; i < 6; i++ {
-		time.Sleep(50 * time.Millisecond)
+	for i := 0; i < 24; i++ {
+		time.Sleep(25 * time.Millisecond)
 		require.NoError(t, c.Heartbeat(ctx, group.HeartbeatRequest{Group: "g", MemberID: leader.MemberID, Generation: leader.Generation}))
 	}
 	_, err := c.SyncGroup(ctx, group.SyncRequest{Group: "g", MemberID: leader.MemberID, Generation: leader.Generation,
@@ -94,7 +96,7 @@ func TestCommitTimeSameAfterReopen(t *testing.T) {
 func TestAwaitingJoinNotExpiredBySession(t *testing.T) {
 	c := newBrokerDelay(t, nil, 50*time.Millisecond).Groups()
 	short := joinReq("g", "")
-	short.SessionTimeout, short.RebalanceTimeout = 100*time.Millisecond, 5*time.Second
+	short.SessionTimeout, short.RebalanceTimeout = 300*time.Millisecond, 5*time.Second
 	long := joinReq("g", "")
 	long.SessionTimeout, long.RebalanceTimeout = 5*time.Second, 5*time.Second
 	rs := joinAll(t, c, short, long)
@@ -122,7 +124,7 @@ func TestAwaitingJoinNotExpiredBySession(t *testing.T) {
 	}()
 	time.Sleep(20 * time.Millisecond)
 	_ = c.Heartbeat(ctx, group.HeartbeatRequest{Group: "g", MemberID: a.MemberID, Generation: a.Generation})
-	time.Sleep(300 * time.Millisecond) // > a's session; a is still waiting in its join
+	time.Sleep(800 * time.Millisecond) // > a's session; a is still waiting in its join
 	rc := long
 	rc.MemberID = cm.MemberID
 	_, err := c.JoinGroup(ctx, rc)
