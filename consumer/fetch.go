@@ -58,6 +58,12 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 		if len(recs) > 0 {
 			f.gens = append(f.gens, partGen{cur.tp, cur.gen})
 		}
+		if err != nil && ctx.Err() != nil && isCtxErr(err) {
+			// Poll's ctx ended mid-read: that is Poll's answer (its
+			// error), not the partition's. Records read before it are
+			// returned: their cursors have moved past them.
+			break
+		}
 		if err != nil {
 			f.Errors = append(f.Errors, &FetchError{Topic: cur.tp.Topic, Partition: cur.tp.Partition, Err: err})
 			continue
@@ -80,6 +86,10 @@ func (c *Consumer) fetchOnce(ctx context.Context) (f Fetches, chans []<-chan str
 		}
 	}
 	return f, chans, wake
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // fetchPartition reads from one cursor snapshot and, if no Seek moved the
