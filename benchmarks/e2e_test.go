@@ -180,7 +180,7 @@ func benchProduceConsume(b *testing.B, d cairn.Durability, partitions int) {
 // phase took 35-50 ms with faults against 25-35 ms without. Timing those
 // phases measured the faults, which both paths pay alike, and flattered
 // the producer: -benchtime 3x gave a solo-producer-overhead of 1.13-1.45
-// on one partition where steady iterations give 1.36-1.62.
+// on one partition (6 runs) where runs warmed up give 1.29-1.73 (10).
 func warmUp(round func()) int {
 	for n := 1; ; n++ {
 		f := minorFaults()
