@@ -39,6 +39,10 @@ type member struct {
 	polling    bool             // a Poll is in progress: it counts as polling however long it waits
 	fenced     error            // another consumer took our InstanceID: fatal, as in Kafka
 	counts     map[string]int32 // sizes of the group's topics the assignment was made for (leader)
+	// resuming is set when a Poll's ctx ended in a join, which the next
+	// Poll carries on: the group may complete that rebalance with us
+	// meanwhile, a generation past our heartbeats'.
+	resuming bool
 
 	lastCommit time.Time // used by the polling goroutine only
 
@@ -146,7 +150,8 @@ func (m *member) heartbeats() {
 		// it as one made members rejoin owning nothing, and the sticky
 		// assignor move their partitions to others).
 		m.mu.Lock()
-		stale := m.generation != gen || m.joining
+		stale := m.generation != gen || m.joining ||
+			m.resuming && errors.Is(err, group.ErrIllegalGeneration)
 		m.mu.Unlock()
 		if stale {
 			continue
@@ -197,6 +202,11 @@ func (m *member) join(ctx context.Context) (err error) {
 			// member never learnt its assignment.
 			m.rejoin = true
 		}
+		// Cut short by ctx, the join stays in the group (the member is
+		// still in the rebalance): until the next Poll carries it on, an
+		// illegal generation is the group moving on with us, not our
+		// partitions taken away (the resumed join learns if they were).
+		m.resuming = err != nil && m.fenced == nil && ctx.Err() != nil
 		m.mu.Unlock()
 	}()
 	for {
