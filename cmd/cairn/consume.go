@@ -148,7 +148,13 @@ func (c *consumption) run(ctx context.Context) error {
 		}
 		next, werr := c.print(recs)
 		if c.group != "" && len(next) > 0 {
-			if err := c.src.Commit(ctx, next); err != nil {
+			// What was printed is committed, also after a Ctrl-C that
+			// came meanwhile: with ctx, the commit failed and its error
+			// passed for the Ctrl-C. (A second Ctrl-C kills at once.)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), retryTimeout)
+			err := c.src.Commit(cctx, next)
+			cancel()
+			if err != nil {
 				return errors.Join(werr, fmt.Errorf("commit: %w", err))
 			}
 		}
