@@ -82,6 +82,41 @@ func (b *buffer) tryAcquire(size int) bool {
 	return false
 }
 
+// extra takes, if the buffer has it to spare, room for up to
+// creditRecords more records of about size bytes each, for a partition
+// whose queue is not empty to hand out without an atomic per record (see
+// part.credit). It never waits and takes nothing it would have to give
+// back, so it crowds out no waiter: it leaves alone a buffer fuller than
+// half or one anyone waits for room in. It returns the bytes and records
+// taken, both zero if none.
+func (b *buffer) extra(size int) (int, int) {
+	recs := min(int64(creditRecords), b.maxRecords/creditShare)
+	if recs < 2 || b.waiters.Load() > 0 {
+		return 0, 0
+	}
+	bytes := recs * int64(size)
+	if bytes > b.maxBytes/creditShare {
+		return 0, 0
+	}
+	u := b.used.Load()
+	if r, n := int64(u&recordMask), int64(u>>recordBits); 2*(r+recs) > b.maxRecords || 2*(n+bytes) > b.maxBytes {
+		return 0, 0
+	}
+	if u = b.used.Add(pack(int(bytes), int(recs))); int64(u&recordMask) > b.maxRecords || int64(u>>recordBits) > b.maxBytes {
+		b.release(int(bytes), int(recs)) // another took the room meanwhile
+		return 0, 0
+	}
+	return int(bytes), int(recs)
+}
+
+const (
+	// creditRecords is the most records' room a partition takes ahead.
+	creditRecords = 64
+	// creditShare: a partition takes ahead at most 1/creditShare of the
+	// buffer's bounds.
+	creditShare = 32
+)
+
 // giveBack undoes a failed attempt's count (see tryAcquire).
 func (b *buffer) giveBack(size int) {
 	if b.used.Add(-pack(size, 1))&recordMask == 0 && b.waiters.Load() > 0 {

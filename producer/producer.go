@@ -182,6 +182,10 @@ func (p *Producer) Produce(ctx context.Context, rec *Record, promise func(*Recor
 		promise(rec, err)
 		return
 	}
+	r := pending{rec: rec, promise: promise, size: size}
+	if pt := p.existing(rec.Topic, rec.Partition); pt != nil && !p.buf.closed.Load() && pt.addCredited(r) {
+		return // room taken ahead by the partition: no atomic on the buffer
+	}
 	if err := p.buf.acquire(ctx, size); err != nil {
 		promise(rec, err)
 		return
@@ -189,7 +193,8 @@ func (p *Producer) Produce(ctx context.Context, rec *Record, promise func(*Recor
 	// Room taken before Close began keeps Close from stopping the
 	// senders until this record is sent (see buffer).
 	pt := p.part(rec.Topic, rec.Partition)
-	pt.add(pending{rec: rec, promise: promise, size: size})
+	credBytes, credRecs := p.buf.extra(size)
+	pt.add(r, credBytes, credRecs)
 }
 
 // prepare validates rec, picks its partition and returns its buffer size.
@@ -220,11 +225,19 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 	return size, nil
 }
 
+// existing returns the batcher of a partition if it has one.
+func (p *Producer) existing(topicName string, partition int32) *part {
+	if ps := (*p.parts.Load())[topicName]; int(partition) < len(ps) {
+		return ps[partition]
+	}
+	return nil
+}
+
 // part returns the batcher of a partition, starting its sender. The
 // caller holds buffer room, so Close is not yet waiting for the senders.
 func (p *Producer) part(topicName string, partition int32) *part {
-	if ps := (*p.parts.Load())[topicName]; int(partition) < len(ps) && ps[partition] != nil {
-		return ps[partition]
+	if pt := p.existing(topicName, partition); pt != nil {
+		return pt
 	}
 	p.partsMu.Lock()
 	defer p.partsMu.Unlock()

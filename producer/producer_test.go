@@ -503,7 +503,8 @@ func TestCloseContextEnds(t *testing.T) {
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		<-cctx.Done() // not a fixed sleep: a stalled machine could open the gate before the deadline
+		time.Sleep(30 * time.Millisecond)
 		close(g.hold) // the append in flight returns after Close gave up
 	}()
 	require.ErrorIs(t, p.Close(cctx), context.DeadlineExceeded)
