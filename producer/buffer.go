@@ -34,6 +34,10 @@ type buffer struct {
 	// when one starts waiting.
 	blocked atomic.Int32
 	onBlock func()
+	// reclaim takes back the room partitions took ahead (see extra) and
+	// reports whether there was any: a Produce that finds the buffer full
+	// calls it before it fails fast or waits, as that room may be idle.
+	reclaim func() bool
 
 	mu      sync.Mutex // guards changed
 	changed chan struct{}
@@ -85,10 +89,12 @@ func (b *buffer) tryAcquire(size int) bool {
 // extra takes, if the buffer has it to spare, room for up to
 // creditRecords more records of about size bytes each, for a partition
 // whose queue is not empty to hand out without an atomic per record (see
-// part.credit). It never waits and takes nothing it would have to give
-// back, so it crowds out no waiter: it leaves alone a buffer fuller than
-// half or one anyone waits for room in. It returns the bytes and records
-// taken, both zero if none.
+// part.credBytes). It never waits, and it leaves alone a buffer fuller
+// than half or one anyone waits for room in. Room taken ahead by a
+// partition that is not draining (lingering, or behind a slow broker)
+// would sit idle, so a Produce that finds the buffer full takes it all
+// back (reclaim) before it fails fast or waits. It returns the bytes and
+// records taken, both zero if none.
 func (b *buffer) extra(size int) (int, int) {
 	recs := min(int64(creditRecords), b.maxRecords/creditShare)
 	if recs < 2 || b.waiters.Load() > 0 {
@@ -136,6 +142,11 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 	if ok, err := b.take(size); ok || err != nil {
 		return err
 	}
+	if b.reclaim != nil && b.reclaim() {
+		if ok, err := b.take(size); ok || err != nil {
+			return err
+		}
+	}
 	if b.failFast {
 		return ErrBufferFull
 	}
@@ -161,6 +172,9 @@ func (b *buffer) acquire(ctx context.Context, size int) error {
 		case <-ch:
 		case <-timer.C:
 			timer.Reset(recheck)
+			if b.reclaim != nil {
+				b.reclaim() // taken ahead while this waiter was starting
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}

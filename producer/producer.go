@@ -118,6 +118,7 @@ func New(ctx context.Context, b Broker, opts *Options) (*Producer, error) {
 	p.appendCtx, p.stopAppends = context.WithCancel(context.Background())
 	p.parts.Store(&map[string][]*part{})
 	p.buf.init(o.MaxBufferedBytes, o.MaxBufferedRecords, o.FailFast)
+	p.buf.reclaim = p.reclaimCredit
 	if o.Linger > 0 { // without a linger, senders send what is pending at once
 		p.buf.onBlock = p.wakeAll
 	}
@@ -223,6 +224,23 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 				partition.ErrMessageTooLarge, size, p.opts.MaxBatchBytes)}
 	}
 	return size, nil
+}
+
+// reclaimCredit takes back the room every partition took ahead, and
+// reports whether any did.
+func (p *Producer) reclaimCredit() bool {
+	some := false
+	for _, ps := range *p.parts.Load() {
+		for _, pt := range ps {
+			if pt == nil {
+				continue
+			}
+			pt.mu.Lock()
+			some = some || pt.credRecords > 0 || pt.credBytes > 0
+			pt.giveCredit() // unlocks mu
+		}
+	}
+	return some
 }
 
 // existing returns the batcher of a partition if it has one.
