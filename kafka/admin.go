@@ -351,21 +351,38 @@ func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.
 	for _, t := range req.Topics {
 		rt := kmsg.NewDeleteRecordsResponseTopic()
 		rt.Topic = t.Topic
+		// As Kafka: a topic whose cleanup.policy lacks delete (a table)
+		// refuses, once its partition is known to exist.
+		compactOnly := false
+		if info, err := c.s.b.DescribeTopic(ctx, t.Topic); err == nil {
+			for _, e := range info.Config {
+				if e.Key == topic.CleanupPolicy {
+					compactOnly = !strings.Contains(e.Value, "delete")
+				}
+			}
+		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			rp.Partition = p.Partition
+			if compactOnly {
+				if _, _, err := c.s.b.Watermarks(t.Topic, p.Partition); err == nil {
+					rp.ErrorCode, rp.LowWatermark = kerr.PolicyViolation.Code, -1
+					rt.Partitions = append(rt.Partitions, rp)
+					continue
+				}
+			}
 			before := p.Offset
 			if before == -1 { // -1: up to the high watermark
 				_, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
 				if err != nil {
-					rp.ErrorCode, rp.LowWatermark = code(err), -1
+					rp.ErrorCode, rp.LowWatermark = partitionCode(err), -1
 					rt.Partitions = append(rt.Partitions, rp)
 					continue
 				}
 				before = hwm
 			}
 			err := c.s.b.DeleteRecords(ctx, t.Topic, p.Partition, before)
-			rp.ErrorCode, rp.LowWatermark = code(err), -1 // as Kafka when it fails
+			rp.ErrorCode, rp.LowWatermark = partitionCode(err), -1 // as Kafka when it fails
 			if start, _, werr := c.s.b.Watermarks(t.Topic, p.Partition); err == nil && werr == nil {
 				rp.LowWatermark = start
 			}

@@ -48,6 +48,19 @@ var codes = []struct {
 	{cairn.ErrClosed, kerr.NotCoordinator},
 }
 
+// partitionCode is code for an error of a partition's read or write
+// (Fetch, ListOffsets, OffsetForLeaderEpoch, DeleteRecords, Produce): a
+// closed partition, whose topic is being deleted or broker closed, is one
+// this broker no longer leads, as Kafka answers, which clients retry after
+// a metadata refresh. NOT_COORDINATOR, right for the group calls, is an
+// unexpected fetch error the Java consumer's poll throws on.
+func partitionCode(err error) int16 {
+	if errors.Is(err, cairn.ErrClosed) {
+		return kerr.NotLeaderForPartition.Code
+	}
+	return code(err)
+}
+
 // code returns the Kafka error code for err (0 for nil).
 func code(err error) int16 {
 	if err == nil {

@@ -137,7 +137,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]b
 			f, grown, err := s.b.FetchInto(ctx, *buf, t.Topic, p.Partition, p.FetchOffset, max(limit, 0))
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = f.HighWatermark, f.HighWatermark, f.LogStart
 			if err != nil {
-				rp.ErrorCode = code(err)
+				rp.ErrorCode = partitionCode(err)
 				failed = true
 				var oe *cairn.OffsetError
 				if errors.As(err, &oe) {
@@ -187,7 +187,7 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, buf *[]b
 // would (Kafka checks the offset whatever the bytes left).
 func (s *Server) watermarksOnly(rp kmsg.FetchResponseTopicPartition, topic string, offset int64) kmsg.FetchResponseTopicPartition {
 	start, hwm, err := s.b.Watermarks(topic, rp.Partition)
-	rp.ErrorCode = code(err)
+	rp.ErrorCode = partitionCode(err)
 	if err == nil && (offset < start || offset > hwm) {
 		rp.ErrorCode = kerr.OffsetOutOfRange.Code
 	}

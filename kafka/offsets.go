@@ -27,7 +27,7 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 			start, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
 			switch {
 			case err != nil:
-				rp.ErrorCode = code(err)
+				rp.ErrorCode = partitionCode(err)
 			case p.Timestamp == latestTimestamp:
 				rp.Offset = hwm
 			case p.Timestamp == earliestTimestamp:
@@ -53,7 +53,7 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 func (s *Server) offsetForTime(ctx context.Context, topic string, p int32, ms int64) (int64, int64, int16) {
 	off, ok, err := s.b.OffsetForTime(ctx, topic, p, time.UnixMilli(ms))
 	if err != nil {
-		return -1, -1, code(err)
+		return -1, -1, partitionCode(err)
 	}
 	if !ok {
 		return -1, -1, 0 // no record that recent
@@ -61,7 +61,7 @@ func (s *Server) offsetForTime(ctx context.Context, topic string, p int32, ms in
 	recs, err := s.b.Read(ctx, topic, p, off, 1)
 	switch {
 	case err != nil:
-		return -1, -1, code(err)
+		return -1, -1, partitionCode(err)
 	case len(recs) == 0 || recs[0].Offset != off:
 		return -1, -1, kerr.UnknownServerError.Code // the record is gone: retention ran between the two reads
 	}
@@ -80,7 +80,7 @@ func handleOffsetForLeaderEpoch(_ context.Context, c *conn, kreq kmsg.Request) (
 			rp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			rp.Partition = p.Partition
 			_, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
-			rp.ErrorCode, rp.LeaderEpoch, rp.EndOffset = code(err), 0, hwm
+			rp.ErrorCode, rp.LeaderEpoch, rp.EndOffset = partitionCode(err), 0, hwm
 			if err != nil {
 				rp.EndOffset = -1
 			}

@@ -82,7 +82,7 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 	for i, raw := range batches {
 		base, wait, err := s.b.AppendBatchAsync(ctx, topic, p.Partition, raw)
 		if err != nil {
-			out.ErrorCode = code(err)
+			out.ErrorCode = partitionCode(err)
 			break
 		}
 		waits = append(waits, wait)
@@ -99,7 +99,7 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 		c.after(func() {
 			for _, wait := range waits {
 				if err := wait(); err != nil && rp.ErrorCode == 0 {
-					rp.ErrorCode, rp.BaseOffset = code(err), -1
+					rp.ErrorCode, rp.BaseOffset = partitionCode(err), -1
 				}
 			}
 			if rp.ErrorCode == 0 && part != nil && part.Config().LogAppendTime {
