@@ -13,11 +13,34 @@ import (
 // one to consume, as in Kafka), with optional metadata. Commits are fenced:
 // after a rebalance took a partition away, or the group dropped this
 // member, the commit fails with ErrIllegalGeneration, ErrUnknownMemberID or
-// ErrNotAssigned and changes nothing.
+// ErrNotAssigned and changes nothing. A Commit lands after the
+// CommitAsync calls made before it, as in Kafka: it waits for them.
 func (c *Consumer) Commit(ctx context.Context, offsets map[TopicPartition]group.Committed) error {
 	if c.gm == nil {
 		return errNoGroup
 	}
+	c.mu.Lock()
+	tail, closed := c.asyncTail, c.noAsync
+	c.mu.Unlock()
+	if closed {
+		return partition.ErrClosed // Close has committed: see CommitAsync
+	}
+	if tail != nil {
+		select {
+		case <-tail:
+		default: // in flight: wait, unless ctx ends first
+			select {
+			case <-tail:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return c.commit(ctx, offsets)
+}
+
+// commit is Commit without waiting for CommitAsync's commits.
+func (c *Consumer) commit(ctx context.Context, offsets map[TopicPartition]group.Committed) error {
 	id, gen := c.gm.identity()
 	if id == "" {
 		return fmt.Errorf("%w: not a member of group %q now", group.ErrUnknownMemberID, c.opts.Group)
@@ -37,6 +60,9 @@ func (c *Consumer) Commit(ctx context.Context, offsets map[TopicPartition]group.
 func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
 	offsets := map[TopicPartition]group.Committed{}
 	for _, r := range recs {
+		if r == nil {
+			return fmt.Errorf("%w: consumer: commit of a nil record", partition.ErrInvalidArgument)
+		}
 		tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		if cur, ok := offsets[tp]; !ok || r.Offset+1 > cur.Offset {
 			offsets[tp] = group.Committed{Offset: r.Offset + 1}
@@ -51,15 +77,19 @@ func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
 // waited for would wait for itself), and may run after Close returns.
 // Once Close waits for the commits in flight, done gets ErrClosed (an
 // OnRevoked that Close calls may still commit), as Kafka's commitAsync on a
-// closed consumer fails.
+// closed consumer fails. Commits are made in the order of the calls, as
+// Kafka's: a later commit is never overwritten by an earlier one.
 func (c *Consumer) CommitAsync(offsets map[TopicPartition]group.Committed, done func(error)) {
 	// Add under mu, as Close sets noAsync before it waits: an Add from
 	// zero while Close waits is a WaitGroup misuse, and a commit Close
 	// would not wait for.
 	c.mu.Lock()
 	closed := c.noAsync
+	var prev, mine chan struct{}
 	if !closed {
 		c.wg.Add(1)
+		prev, mine = c.asyncTail, make(chan struct{})
+		c.asyncTail = mine
 	}
 	c.mu.Unlock()
 	if closed {
@@ -69,9 +99,16 @@ func (c *Consumer) CommitAsync(offsets map[TopicPartition]group.Committed, done 
 		return
 	}
 	go func() {
+		if prev != nil {
+			<-prev // the commit before this one is done
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.SessionTimeout)
-		err := c.Commit(ctx, offsets)
+		err := errNoGroup
+		if c.gm != nil {
+			err = c.commit(ctx, offsets)
+		}
 		cancel()
+		close(mine)
 		c.wg.Done()
 		if done != nil {
 			done(err)
@@ -84,6 +121,12 @@ func (c *Consumer) CommitAsync(offsets map[TopicPartition]group.Committed, done 
 func (c *Consumer) Committed(ctx context.Context, tps ...TopicPartition) (map[TopicPartition]group.Committed, error) {
 	if c.gm == nil {
 		return nil, errNoGroup
+	}
+	c.mu.Lock()
+	closed := c.noAsync
+	c.mu.Unlock()
+	if closed {
+		return nil, partition.ErrClosed
 	}
 	return c.gm.api.FetchOffsets(ctx, c.opts.Group, tps...)
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlog/cairn/group"
@@ -89,13 +90,15 @@ type Consumer struct {
 	done   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // CommitAsync's commits in flight (not their done calls)
+	seeks  atomic.Uint64  // Seeks so far: Records checks its records' cursors only after one
 
 	// mu guards the fields below.
 	mu          sync.Mutex
 	cursors     map[TopicPartition]*cursor
 	order       []TopicPartition // fetch order, rotated each poll for fairness
 	closed      bool
-	noAsync     bool          // Close waits for wg: CommitAsync fails
+	noAsync     bool          // Close is past its commits: CommitAsync, Commit, Committed and Position fail
+	asyncTail   chan struct{} // closed when the last CommitAsync's commit is done
 	closeDone   chan struct{} // closed when the first Close is done; closeErr is its result
 	closeErr    error
 	lastRefresh time.Time
@@ -322,10 +325,14 @@ func (c *Consumer) waitAny(ctx context.Context, chans []<-chan struct{}, wake ch
 // or the consumer closes; that last error, and partition errors, are
 // yielded with a nil record, a Poll's errors before its records. Breaking
 // out of the loop is fine, at a record or at an error: the records a Poll
-// returned that the loop did not take come again with the next Poll.
+// returned that the loop did not take come again with the next Poll. A
+// Seek in the loop takes effect at once: the records a Poll returned from
+// that partition that the loop has not taken yet are dropped, and its next
+// record is the one Seek moved to.
 func (c *Consumer) Records(ctx context.Context) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		for {
+			seeks := c.seeks.Load()
 			f, err := c.Poll(ctx)
 			if err != nil {
 				yield(nil, err)
@@ -338,6 +345,9 @@ func (c *Consumer) Records(ctx context.Context) iter.Seq2[*Record, error] {
 				}
 			}
 			for i, r := range f.Records {
+				if c.seeks.Load() != seeks && c.movedSince(&f, r) {
+					continue // a Seek since the Poll: r is not at the position
+				}
 				if !yield(r, nil) {
 					c.rewind(f, f.Records[i+1:])
 					return
@@ -345,6 +355,16 @@ func (c *Consumer) Records(ctx context.Context) iter.Seq2[*Record, error] {
 			}
 		}
 	}
+}
+
+// movedSince reports whether a Seek moved r's partition after the Poll
+// that returned f.
+func (c *Consumer) movedSince(f *Fetches, r *Record) bool {
+	tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.cursors[tp]
+	return ok && cur.gen != f.gen(tp)
 }
 
 // rewind moves cursors back to the first of rest, records a Poll returned
@@ -365,13 +385,23 @@ func (c *Consumer) rewind(f Fetches, rest []*Record) {
 	}
 }
 
-// Seek moves a partition's position; the next Poll reads from there.
+// Seek moves a partition's position; the next Poll reads from there. A
+// Seek to an offset (At) is the position at once, as Kafka's seek:
+// Position returns it, and commits of positions (auto-commit, before a
+// revoke, on Close) commit it; a negative one is refused.
 func (c *Consumer) Seek(topicName string, p int32, to Offset) error {
+	if to.kind == 2 && to.at < 0 {
+		return fmt.Errorf("%w: consumer: seek to negative offset %d", partition.ErrInvalidArgument, to.at)
+	}
 	return c.update(topicName, []int32{p}, func(cur *cursor) {
 		cur.start, cur.resolved, cur.buf, cur.slab = to, false, nil, nil
+		if to.kind == 2 {
+			cur.offset, cur.resolved = to.at, true
+		}
 		cur.idKnown = false      // the position is in the topic as it is now
 		cur.goneAt = time.Time{} // and is looked for at once
 		cur.gen++
+		c.seeks.Add(1)
 	})
 }
 
@@ -418,6 +448,10 @@ func (c *Consumer) wakeLocked() {
 // partition, resolving its start position if needed.
 func (c *Consumer) Position(ctx context.Context, topicName string, p int32) (int64, error) {
 	c.mu.Lock()
+	if c.noAsync { // Close is done (its OnRevoked may still ask)
+		c.mu.Unlock()
+		return 0, partition.ErrClosed
+	}
 	cur, ok := c.cursors[TopicPartition{Topic: topicName, Partition: p}]
 	if !ok {
 		c.mu.Unlock()
