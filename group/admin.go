@@ -70,7 +70,7 @@ func (c *Coordinator) ListGroups(_ context.Context) ([]Listing, error) {
 
 // DescribeGroup returns a group's state, members and their assignments.
 func (c *Coordinator) DescribeGroup(_ context.Context, groupID string) (Description, error) {
-	g, err := c.lookup(groupID, false)
+	g, err := c.lookupAny(groupID, false)
 	if err != nil {
 		return Description{}, err
 	}
@@ -139,7 +139,7 @@ func mapKeys(m map[TopicPartition]Committed) []TopicPartition {
 
 // DeleteGroup deletes an empty group and its committed offsets.
 func (c *Coordinator) DeleteGroup(_ context.Context, groupID string) error {
-	g, err := c.lookup(groupID, false)
+	g, err := c.lookupAny(groupID, false)
 	if err != nil {
 		return err
 	}

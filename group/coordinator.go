@@ -92,8 +92,20 @@ var errDeleted = errors.New("cairn: group deleted meanwhile")
 
 // lookup returns group id, creating it (Empty) if create is set.
 func (c *Coordinator) lookup(id string, create bool) (*group, error) {
-	if id == "" || len(id) > maxNameLen {
+	if id == "" {
 		return nil, fmt.Errorf("%w: %d bytes (1 to %d)", ErrInvalidGroupID, len(id), maxNameLen)
+	}
+	return c.lookupAny(id, create)
+}
+
+// lookupAny is lookup that takes the empty group id too, as Kafka's
+// GroupCoordinator.isValidGroupId does for OffsetCommit, OffsetFetch,
+// DescribeGroups and DeleteGroups: a Java consumer before 2.2 has group.id
+// "" by default, and fetches and commits its offsets there. Such a group
+// never has members: joining it is refused.
+func (c *Coordinator) lookupAny(id string, create bool) (*group, error) {
+	if len(id) > maxNameLen {
+		return nil, fmt.Errorf("%w: %d bytes (up to %d)", ErrInvalidGroupID, len(id), maxNameLen)
 	}
 	c.mu.RLock()
 	g, ok := c.groups[id]
@@ -171,9 +183,11 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req JoinRequest) (JoinRespo
 		return JoinResponse{}, fmt.Errorf("%w: no protocol", ErrInconsistentProtocol)
 	}
 	for {
-		g, err := c.lookup(req.Group, true)
+		// As Kafka: only a join without a member id creates the group; a
+		// member of a group that does not exist is unknown.
+		g, err := c.lookup(req.Group, req.MemberID == "")
 		if err != nil {
-			return JoinResponse{}, err
+			return JoinResponse{}, unknownMember(err)
 		}
 		resp, err := g.join(ctx, req)
 		if errors.Is(err, errDeleted) {

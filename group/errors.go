@@ -8,7 +8,9 @@ import (
 // Errors of the group coordinator, named as Kafka's error codes so the
 // Kafka listener can map them one to one. Match them with errors.Is.
 var (
-	// ErrInvalidGroupID reports an empty group id.
+	// ErrInvalidGroupID reports an empty group id (taken, as Kafka, only
+	// by the offset calls, DescribeGroup and DeleteGroup) or one over
+	// 32,767 bytes.
 	ErrInvalidGroupID = errors.New("cairn: invalid group id")
 	// ErrUnknownGroup reports a group that does not exist (Kafka's
 	// GROUP_ID_NOT_FOUND).

@@ -112,7 +112,7 @@ func (c *Coordinator) commitOffsets(req CommitRequest) error {
 	// group without members, whatever the member id); a real generation
 	// of a group that does not exist is an older one's.
 	simple := req.Generation < 0
-	g, err := c.lookup(req.Group, simple)
+	g, err := c.lookupAny(req.Group, simple)
 	if isUnknownGroup(err) {
 		return fmt.Errorf("%w: %d (%v)", ErrIllegalGeneration, req.Generation, err)
 	}
@@ -257,7 +257,7 @@ func (g *group) forget(topic string) error {
 // group's when none are named). Partitions without a commit are absent. An
 // unknown group has no offsets.
 func (c *Coordinator) FetchOffsets(_ context.Context, groupID string, tps ...TopicPartition) (map[TopicPartition]Committed, error) {
-	g, err := c.lookup(groupID, false)
+	g, err := c.lookupAny(groupID, false)
 	if errors.Is(err, ErrUnknownGroup) {
 		return map[TopicPartition]Committed{}, nil
 	}
