@@ -69,10 +69,17 @@ func (s *Server) createTopic(ctx context.Context, t kmsg.CreateTopicsRequestTopi
 		n = s.opts.DefaultPartitions
 	}
 	cfg := cairn.TopicConfig{}
+	var nulls []string
 	for _, kv := range t.Configs {
-		if kv.Value != nil {
-			cfg[kv.Name] = *kv.Value
+		if kv.Value == nil {
+			nulls = append(nulls, kv.Name)
+			continue
 		}
+		cfg[kv.Name] = *kv.Value
+	}
+	if len(nulls) > 0 {
+		// As Kafka: a null value is refused, not taken for the default.
+		return n, fmt.Errorf("%w: null value not supported for topic configs: %s", cairn.ErrInvalidConfig, strings.Join(nulls, ","))
 	}
 	if !validateOnly {
 		return n, s.b.CreateTopic(ctx, t.Topic, n, cfg)
@@ -170,7 +177,8 @@ func handleDescribeConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kms
 			info, err := c.s.b.DescribeTopic(ctx, r.ResourceName)
 			rr.ErrorCode, rr.ErrorMessage = code(err), errMessage(err)
 			for _, e := range info.Config {
-				if r.ConfigNames != nil && !slices.Contains(r.ConfigNames, e.Key) {
+				// As Kafka: no names, null or an empty list, means all.
+				if len(r.ConfigNames) > 0 && !slices.Contains(r.ConfigNames, e.Key) {
 					continue
 				}
 				rc := kmsg.NewDescribeConfigsResponseResourceConfig()
@@ -196,14 +204,34 @@ func handleDescribeConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kms
 func handleAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.AlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
+	dup := duplicateResources(req.Resources, func(r kmsg.AlterConfigsRequestResource) configResource {
+		return configResource{r.ResourceType, r.ResourceName}
+	})
 	for _, r := range req.Resources {
 		rr := kmsg.NewAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
 		set := cairn.TopicConfig{}
+		var err error
+		if dup[configResource{r.ResourceType, r.ResourceName}] {
+			err = errDuplicateResource
+		}
+		// As Kafka (ConfigAdminManager.preprocess): one value per key,
+		// and no null ones (the legacy call resets by leaving a key out).
 		for _, kv := range r.Configs {
+			if _, ok := set[kv.Name]; ok && err == nil {
+				err = fmt.Errorf("%w: duplicate config key %s", cairn.ErrInvalidArgument, kv.Name)
+			}
+			if kv.Value == nil && err == nil {
+				err = fmt.Errorf("%w: null value not supported for %s", cairn.ErrInvalidArgument, kv.Name)
+			}
 			if kv.Value != nil {
 				set[kv.Name] = *kv.Value
 			}
+		}
+		if err != nil {
+			rr.ErrorCode, rr.ErrorMessage = code(err), errMessage(err)
+			resp.Resources = append(resp.Resources, rr)
+			continue
 		}
 		var reset []string
 		for _, k := range topic.Keys() {
@@ -211,21 +239,51 @@ func handleAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 				reset = append(reset, k)
 			}
 		}
-		err := c.s.alterTopic(ctx, r.ResourceType, r.ResourceName, set, reset, req.ValidateOnly)
+		err = c.s.alterTopic(ctx, r.ResourceType, r.ResourceName, set, reset, req.ValidateOnly)
 		rr.ErrorCode, rr.ErrorMessage = code(err), errMessage(err)
 		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp, nil
 }
 
+// configResource names a resource of AlterConfigs or
+// IncrementalAlterConfigs.
+type configResource struct {
+	kind kmsg.ConfigResourceType
+	name string
+}
+
+var errDuplicateResource = fmt.Errorf("%w: each resource must appear at most once", cairn.ErrInvalidArgument)
+
+// duplicateResources returns the resources named more than once in rs,
+// which Kafka (ConfigAdminManager.preprocess) refuses, every one of them,
+// with INVALID_REQUEST.
+func duplicateResources[R any](rs []R, id func(R) configResource) map[configResource]bool {
+	seen, dup := map[configResource]bool{}, map[configResource]bool{}
+	for _, r := range rs {
+		k := id(r)
+		dup[k] = seen[k]
+		seen[k] = true
+	}
+	return dup
+}
+
 func handleIncrementalAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.IncrementalAlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	dup := duplicateResources(req.Resources, func(r kmsg.IncrementalAlterConfigsRequestResource) configResource {
+		return configResource{r.ResourceType, r.ResourceName}
+	})
 	for _, r := range req.Resources {
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
 		set, reset := cairn.TopicConfig{}, []string(nil)
 		var err error
+		if dup[configResource{r.ResourceType, r.ResourceName}] {
+			rr.ErrorCode, rr.ErrorMessage = code(errDuplicateResource), errMessage(errDuplicateResource)
+			resp.Resources = append(resp.Resources, rr)
+			continue
+		}
 		seen := map[string]bool{}
 		for _, kv := range r.Configs {
 			switch {
