@@ -494,7 +494,25 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 			}
 			continue
 		}
-		if permanent(err) || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
+		retry := !permanent(err)
+		if errors.Is(err, partition.ErrClosed) && !pt.p.abort.Load() {
+			// The partition closed under the append: its broker closed,
+			// or its topic was deleted (cairn.Broker finds the partition,
+			// then appends). As Kafka's producer on
+			// UNKNOWN_TOPIC_OR_PARTITION, look again: a topic created
+			// again under the name takes the batch when retried (under a
+			// new identity if it refuses the sequence, above); else the
+			// batch fails with ErrUnknownTopic or ErrUnknownPartition,
+			// not with ErrClosed, which says the producer closed.
+			n, cerr := pt.p.b.PartitionCount(pt.tp.topic)
+			if cerr != nil {
+				err = cerr
+			} else {
+				err = &topic.UnknownPartitionError{Topic: pt.tp.topic, Partition: pt.tp.partition}
+				retry = int(pt.tp.partition) < n
+			}
+		}
+		if !retry || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
 			if prod != nil && !refused(err) {
 				pt.renew = true // maybe stored: its sequence is spent
 			}
