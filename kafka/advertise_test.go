@@ -16,7 +16,7 @@ import (
 // port out of range went to clients as garbage (70000 as an int32 port)
 // and Serve left the listener open.
 func TestAdvertisedAddrChecked(t *testing.T) {
-	for _, a := range []string{"foo", "foo:bar", "foo:0", "foo:70000", "foo:-1", ":99999"} {
+	for _, a := range []string{"foo", "foo:bar", "foo:0", "foo:70000", "foo:-1", ":99999", "0.0.0.0:9092", "[::]:9092", ":9092"} {
 		o := kafka.Options{AdvertisedAddr: a}
 		require.ErrorIs(t, o.Validate(), cairn.ErrInvalidOptions, a)
 

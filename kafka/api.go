@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -50,6 +51,12 @@ func init() {
 		{kmsg.AlterConfigs, 0, 2, handleAlterConfigs},
 		{kmsg.IncrementalAlterConfigs, 0, 1, handleIncrementalAlterConfigs},
 		{kmsg.DeleteRecords, 0, 2, handleDeleteRecords},
+		// No authentication: as Kafka on a PLAINTEXT listener, which
+		// advertises these and answers ILLEGAL_SASL_STATE, so a client
+		// configured with SASL fails clearly (not advertised, franz-go
+		// sent its credentials unframed and read EOF, retrying).
+		{kmsg.SASLHandshake, 0, 1, handleSASL},
+		{kmsg.SASLAuthenticate, 0, 2, handleSASL},
 	} {
 		if max := kmsg.RequestForKey(a.key.Int16()).MaxVersion(); a.max > max {
 			a.max = max // never advertise what kmsg cannot decode
@@ -62,6 +69,21 @@ func handleApiVersions(_ context.Context, _ *conn, req kmsg.Request) (kmsg.Respo
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	resp.ApiKeys = versions()
 	return resp, nil
+}
+
+// handleSASL answers SaslHandshake and SaslAuthenticate as Kafka's
+// KafkaApis does on a listener without SASL: ILLEGAL_SASL_STATE.
+func handleSASL(_ context.Context, _ *conn, req kmsg.Request) (kmsg.Response, error) {
+	switch resp := req.ResponseKind().(type) {
+	case *kmsg.SASLHandshakeResponse:
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		return resp, nil
+	case *kmsg.SASLAuthenticateResponse:
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		resp.ErrorMessage = kmsg.StringPtr("this listener has no SASL authentication")
+		return resp, nil
+	}
+	return nil, errDrop
 }
 
 func versions() []kmsg.ApiVersionsResponseApiKey {

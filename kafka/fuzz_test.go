@@ -248,6 +248,12 @@ func seedRequest(key int16) kmsg.Request {
 		r.Topics = []kmsg.DeleteRecordsRequestTopic{{Topic: "t", Partitions: []kmsg.DeleteRecordsRequestTopicPartition{{Partition: 1, Offset: 1}}}}
 		r.TimeoutMillis = 1000
 		return r
+	case *kmsg.SASLHandshakeRequest:
+		r.Mechanism = "PLAIN"
+		return r
+	case *kmsg.SASLAuthenticateRequest:
+		r.SASLAuthBytes = []byte("\x00u\x00p")
+		return r
 	default:
 		panic(fmt.Sprintf("no seed request for key %d: add one", key))
 	}

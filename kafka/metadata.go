@@ -23,16 +23,10 @@ func topicUUID(id uint32) [16]byte {
 	return u
 }
 
-func (s *Server) addr() (string, int32) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.host, s.port
-}
-
 func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	host, port := c.s.addr()
+	host, port := c.host, c.port
 	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: nodeID, Host: host, Port: port}}
 	resp.ClusterID = kmsg.StringPtr("cairn")
 	resp.ControllerID = nodeID
@@ -122,7 +116,7 @@ func (s *Server) topicMetadata(ctx context.Context, name string, autoCreate bool
 func handleFindCoordinator(_ context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	host, port := c.s.addr()
+	host, port := c.host, c.port
 	if req.Version < 4 {
 		resp.NodeID, resp.Host, resp.Port = nodeID, host, port
 		return resp, nil

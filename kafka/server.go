@@ -31,7 +31,9 @@ type Options struct {
 	// connection. Default 100 MiB, as Kafka's socket.request.max.bytes.
 	MaxRequestBytes int
 	// AdvertisedAddr is the host:port given to clients in Metadata and
-	// FindCoordinator; default the listener's address.
+	// FindCoordinator; default the listener's address, or for a listener
+	// on every interface (0.0.0.0, ::) the address each client reached.
+	// A wildcard host is refused here, as by Kafka.
 	AdvertisedAddr string
 	// MaxFetchBytes bounds one Fetch answer, whatever the request's
 	// MaxBytes (but for a first batch larger than it, so a consumer always
@@ -46,8 +48,6 @@ type Options struct {
 type Server struct {
 	b    *cairn.Broker
 	opts Options
-	host string
-	port int32
 
 	ctx    context.Context // ends with Close: long polls return
 	cancel context.CancelFunc
@@ -66,8 +66,19 @@ func (o *Options) Validate() error {
 	if o.AdvertisedAddr == "" {
 		return nil
 	}
-	_, _, err := splitAddr(o.AdvertisedAddr)
+	host, _, err := splitAddr(o.AdvertisedAddr)
+	if err == nil && unspecified(host) {
+		// As Kafka: "advertised.listeners cannot use the nonroutable
+		// meta-address 0.0.0.0". A client elsewhere dials its own host.
+		err = fmt.Errorf("%w: advertised address %q: %s is not an address clients can connect to", cairn.ErrInvalidOptions, o.AdvertisedAddr, host)
+	}
 	return err
+}
+
+// unspecified reports a wildcard host: 0.0.0.0, ::, or none.
+func unspecified(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }
 
 // splitAddr splits an advertised host:port, whose port goes to clients
@@ -120,7 +131,8 @@ func Serve(ctx context.Context, ln net.Listener, b *cairn.Broker) error {
 // nil after Close, and cairn.ErrClosed (closing ln) if called after Close.
 // Options that fail Validate make it close ln and return their error.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.setAddr(ln); err != nil {
+	host, port, err := s.advertised(ln)
+	if err != nil {
 		ln.Close() // Serve owns ln, also when it cannot start
 		return err
 	}
@@ -167,7 +179,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.serveConn(c)
+		go s.serveConn(c, host, port)
 	}
 }
 
@@ -181,19 +193,18 @@ func transientAccept(err error) bool {
 		errors.Is(err, syscall.ECONNABORTED) || (errors.As(err, &ne) && ne.Timeout())
 }
 
-func (s *Server) setAddr(ln net.Listener) error {
-	addr := s.opts.AdvertisedAddr
-	if addr == "" {
-		addr = ln.Addr().String()
+// advertised returns the host and port given to clients of ln: the
+// AdvertisedAddr, or ln's own address. Each listener has its own, as each
+// Kafka listener advertises its own endpoint: clients of one listener
+// were told the address of the listener served last.
+func (s *Server) advertised(ln net.Listener) (string, int32, error) {
+	if s.opts.AdvertisedAddr != "" {
+		if err := s.opts.Validate(); err != nil {
+			return "", 0, err
+		}
+		return splitAddr(s.opts.AdvertisedAddr)
 	}
-	host, port, err := splitAddr(addr)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.host, s.port = host, port
-	s.mu.Unlock()
-	return nil
+	return splitAddr(ln.Addr().String())
 }
 
 // Close stops accepting, closes every connection and waits for their
@@ -221,6 +232,8 @@ func (s *Server) Close() error {
 type conn struct {
 	s        *Server
 	nc       net.Conn
+	host     string // advertised in Metadata and FindCoordinator
+	port     int32
 	clientID string // from the last request header
 	r        *bufio.Reader
 	w        *bufio.Writer
@@ -268,7 +281,7 @@ func (c *conn) afterWrite(f func()) { c.sent = append(c.sent, f) }
 // client's in-flight requests.
 const maxInFlight = 32
 
-func (s *Server) serveConn(nc net.Conn) {
+func (s *Server) serveConn(nc net.Conn, host string, port int32) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
@@ -276,7 +289,14 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.mu.Unlock()
 		nc.Close()
 	}()
-	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10),
+	if unspecified(host) && s.opts.AdvertisedAddr == "" {
+		// A listener on every interface: advertise the one this client
+		// reached (0.0.0.0 or :: sent a client on another host to its own).
+		if a, ok := nc.LocalAddr().(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
+			host = a.IP.String()
+		}
+	}
+	c := &conn{s: s, nc: nc, host: host, port: port, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10),
 		out: make(chan reply, maxInFlight), fetching: make(chan struct{}, 1)}
 	written := make(chan struct{})
 	go c.writeLoop(written)

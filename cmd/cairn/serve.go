@@ -53,7 +53,7 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 	}
 	if err := f.kafka.Validate(); err != nil {
 		// Before the broker opens and "serving" is printed.
-		return usagef(fs, "--advertise %q: want host:port with a port from 1 to 65535", f.kafka.AdvertisedAddr)
+		return usagef(fs, "--advertise %q: want host:port with a routable host and a port from 1 to 65535", f.kafka.AdvertisedAddr)
 	}
 	created := missingRoot(f.dir) // removed again if serve cannot start
 	if beforeOpen != nil {
