@@ -13,7 +13,9 @@
 // same one in-process consumers use, so a group can mix both. ApiVersions
 // advertises only the APIs and versions that are implemented (Produce v3+
 // and Fetch v4+, which carry RecordBatch v2); transactions are not yet
-// served. The broker is a single node (id 0) that leads every partition.
+// served, and there is no authentication: SASL requests are answered
+// ILLEGAL_SASL_STATE, as by a Kafka PLAINTEXT listener. The broker is a
+// single node (id 0) that leads every partition.
 //
 // # Usage
 //
