@@ -2,6 +2,7 @@ package partition
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"time"
 
@@ -64,6 +65,22 @@ func (p *Partition) indexTime(wb *pebble.Batch, maxTS, last int64) error {
 // It is one index seek and one batch decode, not a scan, except when t
 // falls in a range retention removed.
 func (p *Partition) OffsetForTime(t time.Time) (offset int64, ok bool, err error) {
+	for {
+		offset, ok, err = p.offsetForTime(t)
+		if err != errLogStartMoved {
+			return offset, ok, err
+		}
+	}
+}
+
+// errLogStartMoved reports that retention or DeleteRecords moved the log
+// start past the batches offsetForTime found in the time index before it
+// read them: it looks again (each retry follows a move of the log start,
+// which cannot move past the high watermark). Answering the Read's
+// *OffsetError failed a caller that passed no offset at all.
+var errLogStartMoved = errors.New("log start moved")
+
+func (p *Partition) offsetForTime(t time.Time) (offset int64, ok bool, err error) {
 	if err := p.enter(); err != nil {
 		return 0, false, err
 	}
@@ -93,6 +110,9 @@ func (p *Partition) OffsetForTime(t time.Time) (offset int64, ok bool, err error
 	if err != nil {
 		return 0, false, p.wrap(-1, err)
 	}
+	if offsetForTimeHook != nil {
+		offsetForTimeHook()
+	}
 	if from < 0 && !stale {
 		return hwm, false, nil
 	}
@@ -103,12 +123,20 @@ func (p *Partition) OffsetForTime(t time.Time) (offset int64, ok bool, err error
 	return p.scanForTime(start, from, target, logStart, hwm)
 }
 
+// offsetForTimeHook, set by tests, runs in OffsetForTime between the
+// index seek and the scan of the batches it names: where retention or
+// DeleteRecords may move the log start past them.
+var offsetForTimeHook func()
+
 // scanForTime returns the first record not below the log start, in the
 // batches from the one holding start to the one holding until (or to the
 // high watermark if until < 0), with a timestamp at or after target.
 func (p *Partition) scanForTime(start, until, target, logStart, hwm int64) (int64, bool, error) {
 	for off := start; off < hwm && (until < 0 || off <= until); {
 		f, err := p.Read(off, 0) // one batch
+		if oe := (*OffsetError)(nil); errors.As(err, &oe) && off < oe.LogStart {
+			return 0, false, errLogStartMoved
+		}
 		if err != nil || len(f.Batches) == 0 {
 			return 0, false, err
 		}
