@@ -2,6 +2,7 @@ package log
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -152,9 +153,66 @@ func decompressTo(dst, src []byte, c Codec) ([]byte, error) {
 		}
 		return readLimited(dst, r, "gzip")
 	case LZ4:
-		return readLimited(dst, lz4.NewReader(bytes.NewReader(src)), "lz4")
+		frame, err := lz4Frame(src)
+		if err != nil {
+			return nil, err
+		}
+		return readLimited(dst, lz4.NewReader(bytes.NewReader(frame)), "lz4")
 	}
 	return nil, fmt.Errorf("%w: %d", ErrUnknownCodec, c)
+}
+
+// lz4Frame returns the LZ4 frame that starts src, up to its end mark (and
+// content checksum), as Kafka's codec (Lz4BlockInputStream) reads it: one
+// frame with the frame magic (not a legacy or skippable frame), version
+// 1, independent blocks and no dictionary id, and nothing after its end
+// mark. The pierrec reader takes all of those and goes on into following
+// frames, so it would accept batches no Kafka broker or consumer reads.
+func lz4Frame(src []byte) ([]byte, error) {
+	const (
+		magic          = 0x184D2204
+		flagVersion    = 0xc0
+		flagIndep      = 0x20
+		flagBlockSum   = 0x10
+		flagSize       = 0x08
+		flagContentSum = 0x04
+		flagReserved   = 0x03 // reserved bit and dictionary id
+		uncompressed   = 1 << 31
+	)
+	if len(src) < 7 || binary.LittleEndian.Uint32(src) != magic {
+		return nil, corrupt("lz4: not a Kafka LZ4 frame")
+	}
+	flg := src[4]
+	if flg&flagVersion != 0x40 || flg&flagIndep == 0 || flg&flagReserved != 0 {
+		return nil, corrupt("lz4: frame flags %#02x unsupported by Kafka", flg)
+	}
+	p := 7 // magic, FLG, BD, descriptor checksum
+	if flg&flagSize != 0 {
+		p += 8
+	}
+	for {
+		if p > len(src)-4 {
+			return nil, corrupt("lz4: frame cut short")
+		}
+		n := int64(binary.LittleEndian.Uint32(src[p:]) &^ uncompressed)
+		p += 4
+		if n == 0 {
+			if flg&flagContentSum != 0 {
+				p += 4
+			}
+			if p > len(src) {
+				return nil, corrupt("lz4: frame cut short")
+			}
+			return src[:p], nil
+		}
+		if flg&flagBlockSum != 0 {
+			n += 4
+		}
+		if n > int64(len(src)-p) {
+			return nil, corrupt("lz4: frame cut short")
+		}
+		p += int(n)
+	}
 }
 
 func readLimited(dst []byte, r io.Reader, name string) ([]byte, error) {

@@ -229,7 +229,7 @@ func checkRecords(body []byte, n int) (maxDelta int64, err error) {
 	}
 	maxDelta = math.MinInt64
 	for i := range n {
-		u, p := uvarintAt(body, 0)
+		u, p := uvarint32At(body, 0)
 		l := zigzag(u)
 		if p < 0 || l < 0 || l > int64(len(body)-p) {
 			return 0, corrupt("bad record length")
@@ -238,18 +238,18 @@ func checkRecords(body []byte, n int) (maxDelta int64, err error) {
 		body = body[p+int(l):]
 		u, q := uvarintAt(rec, 1) // the timestamp delta, after the attributes
 		maxDelta = max(maxDelta, zigzag(u))
-		u, q = uvarintAt(rec, q)
+		u, q = uvarint32At(rec, q)
 		if q >= 0 && zigzag(u) != int64(i) {
 			return 0, corrupt("record %d has offset delta %d", i, zigzag(u))
 		}
 		q = skipBytes(rec, skipBytes(rec, q)) // key, value
-		u, q = uvarintAt(rec, q)
+		u, q = uvarint32At(rec, q)
 		nh := zigzag(u)
 		if q < 0 || nh < 0 || nh > int64((len(rec)-q)/minHeaderSize) {
 			return 0, corrupt("record %d: %v", i, errShort)
 		}
 		for range nh {
-			u, k := uvarintAt(rec, q)
+			u, k := uvarint32At(rec, q)
 			kl := zigzag(u)
 			if k < 0 || kl < -1 || kl > int64(len(rec)-k) {
 				q = -1
@@ -294,13 +294,34 @@ func uvarintAt(b []byte, p int) (uint64, int) {
 	return 0, -1
 }
 
+// maxVarint32Len is the longest varint Kafka reads for an int32 field of
+// a record (its length, offset delta, key, value and header lengths and
+// header count): ByteUtils.readVarint throws past 5 bytes, so a longer
+// (overlong) encoding is a record no Kafka broker or Java consumer reads.
+const maxVarint32Len = 5
+
+// uvarint32At is uvarintAt for a varint of an int32 field: one longer
+// than maxVarint32Len bytes gives -1. Its own loop, so it stays inlined.
+func uvarint32At(b []byte, p int) (uint64, int) {
+	var x uint64
+	for s := uint(0); s < 7*maxVarint32Len && uint(p) < uint(len(b)); s += 7 {
+		c := b[p]
+		p++
+		if c < 0x80 {
+			return x | uint64(c)<<s, p
+		}
+		x |= uint64(c&0x7f) << s
+	}
+	return 0, -1
+}
+
 // zigzag decodes Kafka's signed varints from their unsigned form.
 func zigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
 // skipBytes skips the varint-prefixed bytes (or Kafka's null, length -1)
 // at b[p:] and returns the position after them, or -1.
 func skipBytes(b []byte, p int) int {
-	u, p := uvarintAt(b, p)
+	u, p := uvarint32At(b, p)
 	switch l := zigzag(u); {
 	case p < 0 || l < -1 || l > int64(len(b)-p):
 		return -1
@@ -337,7 +358,7 @@ func (b Batch) ValidRecords(dst []Record) ([]Record, error) {
 // rec without its length prefix.
 func nextRecord(data []byte) (rec, body, rest []byte, err error) {
 	d := recordDecoder{b: data}
-	l := d.varint()
+	l := d.varint32()
 	n := len(data) - len(d.b)
 	if d.bad || l < 0 || l > int64(len(d.b)) {
 		return nil, nil, nil, corrupt("bad record length")
@@ -364,10 +385,10 @@ func decodeRecord(rec []byte, f *recordFields) error {
 	}
 	d.b = d.b[1:] // attributes, unused in v2 records
 	f.tsDelta = d.varint()
-	od := d.varint()
+	od := d.varint32()
 	f.key = d.bytes()
 	f.value = d.bytes()
-	nh := d.varint()
+	nh := d.varint32()
 	if nh < 0 || nh > int64(len(d.b)/minHeaderSize) {
 		return errShort
 	}
@@ -420,9 +441,20 @@ func (d *recordDecoder) varint() int64 {
 	return v
 }
 
+// varint32 is varint for an int32 field (see maxVarint32Len).
+func (d *recordDecoder) varint32() int64 {
+	n := len(d.b)
+	v := d.varint()
+	if n-len(d.b) > maxVarint32Len {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	return v
+}
+
 // bytes returns nil for a length of -1 (Kafka's null).
 func (d *recordDecoder) bytes() []byte {
-	l := d.varint()
+	l := d.varint32()
 	switch {
 	case l == -1:
 		return nil
