@@ -112,29 +112,25 @@ type sticky struct{}
 func (sticky) Name() string      { return "cooperative-sticky" }
 func (sticky) Cooperative() bool { return true }
 
-// Assign keeps each member's valid owned partitions up to its fair share,
-// deals the rest to the least loaded members, and holds back partitions
-// that change owner until their old owner has revoked them.
+// Assign keeps each member's valid owned partitions, deals the rest to the
+// least loaded members, then moves partitions from more to less loaded
+// members while that narrows the gap, and holds back partitions that change
+// owner until their old owner has revoked them.
+//
+// Kafka's constrainedAssign uses quotas only when all subscriptions are
+// equal; with unequal ones quotas over all partitions make members drop
+// partitions that come back or move on in the next rebalance, for many
+// rebalances. Moving a partition only when its new owner has at least two
+// fewer leaves nothing for the next rebalance to undo.
 func (sticky) Assign(members []Subscription, counts map[string]int32) map[string][]TopicPartition {
 	sorted := sortedMembers(members)
 	// Newer claims win when two members claim a partition.
 	byGen := slices.Clone(sorted)
 	slices.SortStableFunc(byGen, func(a, b Subscription) int { return cmp.Compare(b.Generation, a.Generation) })
-	all := allPartitions(counts)
-	maxQ, minQ := 0, 0
-	if len(sorted) > 0 {
-		minQ = len(all) / len(sorted)
-		maxQ = minQ
-		if len(all)%len(sorted) != 0 {
-			maxQ++
-		}
-	}
-	atMax := len(all) - minQ*len(sorted) // members allowed maxQ partitions
 	owner := map[TopicPartition]string{}
 	prevOwner := map[TopicPartition]string{}
-	out := map[string][]TopicPartition{}
+	load := map[string]int{}
 	for _, s := range byGen {
-		keep := 0
 		for _, tp := range sortedTPs(s.Owned) {
 			// A claim on a partition that does not exist (a Kafka
 			// client's metadata may say anything) is not kept.
@@ -142,38 +138,62 @@ func (sticky) Assign(members []Subscription, counts map[string]int32) map[string
 				continue
 			}
 			prevOwner[tp] = s.MemberID
-			limit := minQ
-			if atMax > 0 {
-				limit = maxQ
-			}
-			if keep < limit {
-				owner[tp] = s.MemberID
-				out[s.MemberID] = append(out[s.MemberID], tp)
-				keep++
-			}
-		}
-		if keep == maxQ && maxQ > minQ {
-			atMax--
+			owner[tp] = s.MemberID
+			load[s.MemberID]++
 		}
 	}
+	subs := map[string][]string{}
+	for t := range counts {
+		subs[t] = subscribers(sorted, t)
+	}
+	// leastLoaded returns the least loaded subscriber of tp's topic, the
+	// partition's current owner on a tie.
+	leastLoaded := func(tp TopicPartition) string {
+		best := ""
+		for _, id := range subs[tp.Topic] {
+			if best == "" || load[id] < load[best] || load[id] == load[best] && owner[tp] == id {
+				best = id
+			}
+		}
+		return best
+	}
+	all := allPartitions(counts)
 	for _, tp := range all {
 		if _, ok := owner[tp]; ok {
 			continue
 		}
-		best := ""
-		for _, s := range sorted {
-			if slices.Contains(s.Topics, tp.Topic) && (best == "" || len(out[s.MemberID]) < len(out[best])) {
-				best = s.MemberID
+		if best := leastLoaded(tp); best != "" {
+			owner[tp] = best
+			load[best]++
+		}
+	}
+	// Balance: each move narrows a gap of two or more, so this ends.
+	for moved := true; moved; {
+		moved = false
+		for i := len(all) - 1; i >= 0; i-- {
+			tp := all[i]
+			from, ok := owner[tp]
+			if !ok {
+				continue
+			}
+			if to := leastLoaded(tp); load[to] < load[from]-1 {
+				owner[tp] = to
+				load[from]--
+				load[to]++
+				moved = true
 			}
 		}
-		if best == "" {
+	}
+	out := map[string][]TopicPartition{}
+	for _, tp := range all {
+		id, ok := owner[tp]
+		if !ok {
 			continue
 		}
-		if prev, ok := prevOwner[tp]; ok && prev != best {
+		if prev, ok := prevOwner[tp]; ok && prev != id {
 			continue // its owner revokes it first; assigned next rebalance
 		}
-		owner[tp] = best
-		out[best] = append(out[best], tp)
+		out[id] = append(out[id], tp)
 	}
 	return out
 }
@@ -243,7 +263,15 @@ func EncodeSubscription(topics []string, owned []TopicPartition, generation int3
 func DecodeSubscription(memberID, instanceID string, b []byte) (Subscription, error) {
 	var m kmsg.ConsumerMemberMetadata
 	if err := m.ReadFrom(b); err != nil {
-		return Subscription{}, err
+		// segmentio/kafka-go says v1 but writes only v0's fields (no
+		// owned partitions); franz-go and Sarama read that as v0.
+		if len(b) < 2 || b[0] != 0 || b[1] != 1 {
+			return Subscription{}, err
+		}
+		m = kmsg.ConsumerMemberMetadata{}
+		if m.ReadFrom(append([]byte{0, 0}, b[2:]...)) != nil {
+			return Subscription{}, err
+		}
 	}
 	s := Subscription{MemberID: memberID, InstanceID: instanceID, Topics: m.Topics, Generation: m.Generation}
 	if m.Version < 2 {
