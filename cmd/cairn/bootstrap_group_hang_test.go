@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,13 +29,7 @@ func (c commitsFirst) Consumer(ctx context.Context, o sourceOptions) (source, er
 // and committed what it was to print: it waited for ever for records past
 // the committed offsets.
 func TestGroupConsumeOthersCommitted(t *testing.T) {
-	s := startServe(t, "--dir", filepath.Join(t.TempDir(), "data"), "--durability", "none")
-	b := "--bootstrap=" + s.addr
-	ok(t, "", "topics", "create", "t", b)
-	ok(t, "a\nb\nc\n", "produce", "t", b)
-	r, err := newRemote(s.addr)
-	require.NoError(t, err)
-	defer r.Close()
+	r := servedABC(t)
 	offs := kadm.Offsets{}
 	offs.AddOffset("t", 0, 3, -1)
 	be := commitsFirst{backend: r, adm: r.adm, offs: offs}

@@ -41,17 +41,11 @@ func (s ctrlCSource) Poll(ctx context.Context) ([]*cairn.Record, error) {
 // so the command exited 0 with printed records uncommitted (the group's
 // next consume printed them again).
 func TestConsumeInterruptCommitsPrinted(t *testing.T) {
-	s := startServe(t, "--dir", filepath.Join(t.TempDir(), "data"), "--durability", "none")
-	b := "--bootstrap=" + s.addr
-	ok(t, "", "topics", "create", "t", b)
-	ok(t, "a\nb\nc\n", "produce", "t", b)
-	r, err := newRemote(s.addr)
-	require.NoError(t, err)
-	defer r.Close()
+	r := servedABC(t)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var out, errb syncBuffer
-	err = consume(cctx, stdio{out: &out, err: &errb}, ctrlCAfterPoll{r, cancel}, "t",
+	err := consume(cctx, stdio{out: &out, err: &errb}, ctrlCAfterPoll{r, cancel}, "t",
 		consumeFlags{group: "g", follow: true, format: `%v\n`})
 	require.NoError(t, err)
 	printed := len(lines(out.String()))
@@ -59,4 +53,18 @@ func TestConsumeInterruptCommitsPrinted(t *testing.T) {
 	committed, err := r.Committed(ctx, "g", "t")
 	require.NoError(t, err)
 	require.Equal(t, map[int32]int64{0: int64(printed)}, committed, "printed %q", out.String())
+}
+
+// servedABC starts cairn serve with a topic t holding the records a, b
+// and c, and returns a client of it, closed when the test ends.
+func servedABC(t *testing.T) *remote {
+	t.Helper()
+	s := startServe(t, "--dir", filepath.Join(t.TempDir(), "data"), "--durability", "none")
+	b := "--bootstrap=" + s.addr
+	ok(t, "", "topics", "create", "t", b)
+	ok(t, "a\nb\nc\n", "produce", "t", b)
+	r, err := newRemote(s.addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	return r
 }
