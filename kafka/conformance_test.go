@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn"
+	"github.com/cairnlog/cairn/kafka"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -53,6 +54,37 @@ func TestListOffsetsFoundTimestamp(t *testing.T) {
 	t.Logf("offset %d timestamp %d", p.Offset, p.Timestamp)
 	require.Equal(t, int64(1), p.Offset)
 	require.Equal(t, int64(3000), p.Timestamp, "the timestamp of the record at offset 1")
+}
+
+// A record ListOffsets found by time, removed by DeleteRecords (or
+// retention) before it was read for its timestamp, was answered
+// UNKNOWN_SERVER_ERROR; Kafka, reading both under one lock, answers the
+// first record still there at or after the time.
+func TestListOffsetsRecordDeletedUnderLookup(t *testing.T) {
+	b, addr := serve(t, nil)
+	require.NoError(t, b.CreateTopic(ctx, "ts", 1, nil))
+	r := dialRaw(t, addr)
+	for _, ms := range []int64{1000, 2000, 3000} {
+		resp := kmsg.NewPtrProduceResponse()
+		resp.SetVersion(9)
+		r.roundTrip(produceRequest("ts", 0, batchAt(ms, "v")), resp, true)
+		require.Zero(t, resp.Topics[0].Partitions[0].ErrorCode)
+	}
+	deleted := false
+	defer kafka.SetOffsetForTimeHook(func() {
+		if !deleted { // the record found (offset 1) goes
+			deleted = true
+			require.NoError(t, b.DeleteRecords(ctx, "ts", 0, 2))
+		}
+	})()
+	resp := kmsg.NewPtrListOffsetsResponse()
+	resp.SetVersion(6)
+	r.roundTrip(listOffsetsRequest("ts", 1500, 6), resp, true)
+	p := resp.Topics[0].Partitions[0]
+	require.True(t, deleted)
+	require.Zero(t, p.ErrorCode, kerr.ErrorForCode(p.ErrorCode))
+	require.Equal(t, int64(2), p.Offset)
+	require.Equal(t, int64(3000), p.Timestamp)
 }
 
 // listOffsetsRequest asks for partition 0 of topic at timestamp ts.

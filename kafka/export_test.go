@@ -22,3 +22,10 @@ func ServeFrame(ctx context.Context, s *Server, frame []byte) ([]byte, error) {
 	<-done
 	return out.Bytes(), err
 }
+
+// SetOffsetForTimeHook runs f between a ListOffsets by time's lookup and
+// its read, until the returned func resets it.
+func SetOffsetForTimeHook(f func()) (reset func()) {
+	offsetForTimeHook = f
+	return func() { offsetForTimeHook = nil }
+}

@@ -2,8 +2,10 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/cairnlog/cairn"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -51,22 +53,41 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 // record at or after ms, with its own timestamp; offset and timestamp -1
 // when there is none.
 func (s *Server) offsetForTime(ctx context.Context, topic string, p int32, ms int64) (int64, int64, int16) {
-	off, ok, err := s.b.OffsetForTime(ctx, topic, p, time.UnixMilli(ms))
-	if err != nil {
-		return -1, -1, partitionCode(err)
+	// The record is found, then read for its timestamp. Retention or
+	// DeleteRecords may remove it in between: look again, as the answer
+	// is then a later record (Kafka reads both under one lock, so its
+	// clients never see this race as an error).
+	for range offsetForTimeTries {
+		off, ok, err := s.b.OffsetForTime(ctx, topic, p, time.UnixMilli(ms))
+		if err != nil {
+			return -1, -1, partitionCode(err)
+		}
+		if !ok {
+			return -1, -1, 0 // no record that recent
+		}
+		if offsetForTimeHook != nil {
+			offsetForTimeHook()
+		}
+		recs, err := s.b.Read(ctx, topic, p, off, 1)
+		switch {
+		case errors.Is(err, cairn.ErrOffsetOutOfRange):
+			continue // the log start moved past it
+		case err != nil:
+			return -1, -1, partitionCode(err)
+		case len(recs) > 0 && recs[0].Offset == off:
+			return off, recs[0].Timestamp.UnixMilli(), 0
+		}
 	}
-	if !ok {
-		return -1, -1, 0 // no record that recent
-	}
-	recs, err := s.b.Read(ctx, topic, p, off, 1)
-	switch {
-	case err != nil:
-		return -1, -1, partitionCode(err)
-	case len(recs) == 0 || recs[0].Offset != off:
-		return -1, -1, kerr.UnknownServerError.Code // the record is gone: retention ran between the two reads
-	}
-	return off, recs[0].Timestamp.UnixMilli(), 0
+	// Removed under every look: deletions faster than two reads.
+	return -1, -1, kerr.UnknownServerError.Code
 }
+
+// offsetForTimeTries bounds offsetForTime's looks.
+const offsetForTimeTries = 8
+
+// offsetForTimeHook, when set (by tests), runs between offsetForTime's
+// lookup and its read.
+var offsetForTimeHook func()
 
 // handleOffsetForLeaderEpoch answers with the log end: this broker's
 // leader epoch is always 0, so every epoch ends at the high watermark.
