@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"net"
@@ -278,4 +279,37 @@ func TestServeSurvivesTransientAcceptError(t *testing.T) {
 	require.NoError(t, err)
 	defer cl.Close()
 	require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Topic: "t", Value: []byte("v")}).FirstErr())
+}
+
+// brokenListener fails every Accept with an error that does not pass,
+// and counts its Close calls.
+type brokenListener struct {
+	net.Listener
+	closes atomic.Int32
+}
+
+func (l *brokenListener) Accept() (net.Conn, error) {
+	return nil, errors.New("listener broken")
+}
+
+func (l *brokenListener) Close() error {
+	l.closes.Add(1)
+	return l.Listener.Close()
+}
+
+// Serve owns its listener: when an Accept error ends it, the listener is
+// closed then (it stayed open, its port taken and nobody served, until
+// the server's Close), and Close does not close it again.
+func TestServeClosesListenerOnAcceptError(t *testing.T) {
+	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem()})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ln := &brokenListener{Listener: inner}
+	s := kafka.NewServer(b, nil)
+	require.ErrorContains(t, s.Serve(ln), "listener broken")
+	require.Equal(t, int32(1), ln.closes.Load(), "closed when Serve returned")
+	require.NoError(t, s.Close())
+	require.Equal(t, int32(1), ln.closes.Load(), "closed once")
 }

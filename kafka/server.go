@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -155,6 +156,11 @@ func (s *Server) Serve(ln net.Listener) error {
 				return nil
 			}
 			if !transientAccept(err) {
+				// Serve owns ln: it ends with it, as http.Server.Serve's
+				// listener does, rather than staying open, accepting
+				// nobody, until Close.
+				s.dropListener(ln)
+				ln.Close()
 				return err
 			}
 			// Out of descriptors or memory for a moment: wait and accept
@@ -181,6 +187,13 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go s.serveConn(c, host, port)
 	}
+}
+
+// dropListener forgets ln, which Close no longer needs to close.
+func (s *Server) dropListener(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lns = slices.DeleteFunc(s.lns, func(l net.Listener) bool { return l == ln })
 }
 
 // transientAccept reports Accept errors that pass: the process or system
