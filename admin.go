@@ -112,7 +112,9 @@ func (b *Broker) DescribeTopic(ctx context.Context, name string) (TopicInfo, err
 }
 
 // AlterTopicConfig sets config keys of a topic and resets others to their
-// defaults. The change is validated whole: on error nothing changes.
+// defaults. The change is validated whole: on error nothing changes. A
+// key both set and reset is refused (ErrInvalidConfig), as Kafka refuses
+// a key named twice in one alteration.
 func (b *Broker) AlterTopicConfig(ctx context.Context, name string, set TopicConfig, reset ...string) error {
 	if err := b.check(ctx); err != nil {
 		return err

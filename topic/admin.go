@@ -100,7 +100,8 @@ func (r *Registry) Delete(name string) error {
 }
 
 // AlterConfig sets and resets (back to the default) config keys of topic
-// name. The whole change is validated first; a bad key changes nothing.
+// name. The whole change is validated first; a bad key, or one both set and
+// reset, changes nothing.
 func (r *Registry) AlterConfig(name string, set Config, reset []string) (*Topic, error) {
 	if err := r.lock(); err != nil {
 		return nil, err
@@ -117,6 +118,11 @@ func (r *Registry) AlterConfig(name string, set Config, reset []string) (*Topic,
 	for _, k := range reset {
 		if _, ok := specs[k]; !ok {
 			return nil, &ConfigError{Key: k, Reason: "unknown key"}
+		}
+		if v, ok := set[k]; ok {
+			// Which one was meant? Kafka refuses a key named twice in
+			// one alteration (INVALID_REQUEST) rather than pick.
+			return nil, &ConfigError{Key: k, Value: v, Reason: "both set and reset"}
 		}
 		delete(cfg, k)
 	}

@@ -47,3 +47,26 @@ func TestCompactionLagConflict(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "0", got.Config.Get(MinCompactionLagMs), "a refused alter changed the config")
 }
+
+// A key both set and reset in one AlterConfig was set (the set won
+// silently). As Kafka refuses a key named twice in one alteration, it is
+// refused, and nothing of the call applies.
+func TestAlterConfigSetAndResetSameKey(t *testing.T) {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
+	require.NoError(t, err)
+	defer db.Close()
+	r, err := Load(Options{DB: db})
+	require.NoError(t, err)
+	defer r.Close()
+	_, err = r.Create("t", 1, Config{RetentionMs: "1000"})
+	require.NoError(t, err)
+	_, err = r.AlterConfig("t", Config{RetentionMs: "2000", MaxMessageBytes: "2048"}, []string{RetentionMs})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	require.Equal(t, RetentionMs, ce.Key)
+	got, err := r.Get("t")
+	require.NoError(t, err)
+	require.Equal(t, "1000", got.Config.Get(RetentionMs))
+	require.Equal(t, Config{RetentionMs: "1000"}, got.Config, "a refused alter changed the config")
+}
