@@ -293,6 +293,9 @@ func (p *Partition) waitPublished(offset int64) error {
 // DeleteRecords moves the log start offset up to before, deleting every
 // batch that lies wholly below it with one range deletion. Offsets between
 // the new log start and the end of its batch stay stored but unreadable.
+// The deletion starts at the old log start, below which every batch is
+// deleted already: deletions over the same keys pile up and slow every
+// read (see dropTimeEntries).
 func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -312,7 +315,7 @@ func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 	}
 	wb := p.db.NewBatch()
 	defer wb.Close()
-	start := log.DataKey(nil, p.id, uint32(p.index), 0)
+	start := log.DataKey(nil, p.id, uint32(p.index), p.logStart.Load())
 	end := log.DataKey(nil, p.id, uint32(p.index), before) // keys hold last offsets
 	if err := wb.DeleteRange(start, end, nil); err != nil {
 		return p.wrap(before, err)
@@ -324,8 +327,9 @@ func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 	}
 	// Bounded work, whatever the number of records deleted (retention.go).
 	_, partial, err := p.bytesBelow(before)
+	var timeDropped int64
 	if err == nil {
-		err = p.dropTimeEntries(wb, before)
+		timeDropped, err = p.dropTimeEntries(wb, before)
 	}
 	if err != nil {
 		return err
@@ -333,6 +337,7 @@ func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 	if err := p.db.Apply(wb, p.writeOpts()); err != nil {
 		return p.wrap(before, err)
 	}
+	p.mu.timeDropped, p.mu.dropSet = timeDropped, true
 	p.logStart.Store(before)
 	p.mu.sizes.dropBelow(before, partial)
 	p.size.Store(p.mu.sizes.total)

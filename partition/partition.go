@@ -71,6 +71,11 @@ type Partition struct {
 		err  error // a failed WAL sync leaves the partition unusable
 		// maxTime is the largest batch max timestamp in the time index.
 		maxTime int64
+		// timeDropped, once dropSet, is where DeleteRecords' last range
+		// deletion of the time index ended: the next starts there (see
+		// dropTimeEntries).
+		timeDropped int64
+		dropSet     bool
 		// producers is the idempotent producers' dedupe state by id.
 		producers map[int64]producerState
 		// sweepAt is when (unix ms) appends next look for expired
