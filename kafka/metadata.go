@@ -37,12 +37,21 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 	if all {
 		names, _ = c.s.b.Topics(ctx) // all topics
 	} else {
+		// As Kafka, which reads the request's topics as a set: a topic
+		// named twice is answered once.
+		seenName, seenID := map[string]bool{}, map[[16]byte]bool{}
 		for _, t := range req.Topics {
 			switch {
 			case t.Topic != nil:
-				names = append(names, *t.Topic)
+				if !seenName[*t.Topic] {
+					seenName[*t.Topic] = true
+					names = append(names, *t.Topic)
+				}
 			case t.TopicID != [16]byte{}:
-				ids = append(ids, t.TopicID)
+				if !seenID[t.TopicID] {
+					seenID[t.TopicID] = true
+					ids = append(ids, t.TopicID)
+				}
 			}
 		}
 	}

@@ -46,3 +46,40 @@ func TestMetadataByTopicID(t *testing.T) {
 	require.Equal(t, kerr.UnknownTopicID.Code, unknown.ErrorCode)
 	require.Equal(t, [16]byte{1, 2, 3}, unknown.TopicID)
 }
+
+// Kafka reads a Metadata request's topics as a set: a topic named twice
+// (by name or by id) is answered once. Cairn answered it as often as it
+// was named.
+func TestMetadataDuplicateTopicsAnsweredOnce(t *testing.T) {
+	b, addr := serve(t, nil)
+	require.NoError(t, b.CreateTopic(ctx, "dup", 1, nil))
+	r := dialRaw(t, addr)
+	req := kmsg.NewPtrMetadataRequest()
+	req.SetVersion(12)
+	for _, name := range []string{"dup", "dup", "missing", "missing"} {
+		mt := kmsg.NewMetadataRequestTopic()
+		mt.Topic = kmsg.StringPtr(name)
+		req.Topics = append(req.Topics, mt)
+	}
+	resp := kmsg.NewPtrMetadataResponse()
+	resp.SetVersion(12)
+	r.roundTrip(req, resp, true)
+	require.Len(t, resp.Topics, 2)
+	require.Equal(t, "dup", *resp.Topics[0].Topic)
+	require.Zero(t, resp.Topics[0].ErrorCode)
+	require.Equal(t, "missing", *resp.Topics[1].Topic)
+	id := resp.Topics[0].TopicID
+
+	byID := kmsg.NewPtrMetadataRequest()
+	byID.SetVersion(12)
+	for range 2 {
+		mt := kmsg.NewMetadataRequestTopic()
+		mt.TopicID = id
+		byID.Topics = append(byID.Topics, mt)
+	}
+	resp = kmsg.NewPtrMetadataResponse()
+	resp.SetVersion(12)
+	r.roundTrip(byID, resp, true)
+	require.Len(t, resp.Topics, 1)
+	require.Equal(t, id, resp.Topics[0].TopicID)
+}
