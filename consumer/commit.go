@@ -12,8 +12,10 @@ import (
 // Commit commits offsets for the consumer's group (the offset is the next
 // one to consume, as in Kafka), with optional metadata. Commits are fenced:
 // after a rebalance took a partition away, or the group dropped this
-// member, the commit fails with ErrIllegalGeneration, ErrUnknownMemberID or
-// ErrNotAssigned and changes nothing. A Commit lands after the
+// member, the commit fails with group.ErrIllegalGeneration,
+// group.ErrUnknownMemberID or group.ErrNotAssigned (the group's sentinel,
+// not this package's ErrNotAssigned, which Seek and Pause return) and
+// changes nothing. A Commit lands after the
 // CommitAsync calls made before it, as in Kafka: it waits for them.
 func (c *Consumer) Commit(ctx context.Context, offsets map[TopicPartition]group.Committed) error {
 	if c.gm == nil {
