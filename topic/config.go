@@ -30,6 +30,26 @@ const (
 	RetentionMs            = "retention.ms"
 )
 
+// Kafka topic config keys of its on-disk layout and replication that
+// Cairn takes, checks as Kafka does and describes, but which change
+// nothing here: Pebble, not segment files, holds the log, it is synced by
+// Options.Durability, and there is one replica. Kafka Streams sets
+// segment.bytes on the topics it creates, and other tools set the rest:
+// refused as unknown keys, those topics could not be created at all.
+const (
+	SegmentBytes                = "segment.bytes"
+	SegmentMs                   = "segment.ms"
+	SegmentJitterMs             = "segment.jitter.ms"
+	SegmentIndexBytes           = "segment.index.bytes"
+	IndexIntervalBytes          = "index.interval.bytes"
+	FlushMessages               = "flush.messages"
+	FlushMs                     = "flush.ms"
+	FileDeleteDelayMs           = "file.delete.delay.ms"
+	Preallocate                 = "preallocate"
+	UncleanLeaderElectionEnable = "unclean.leader.election.enable"
+	MessageDownconversionEnable = "message.downconversion.enable"
+)
+
 type spec struct {
 	def   string
 	check func(string) string // returns "" when valid, else the reason
@@ -47,6 +67,28 @@ var specs = map[string]spec{
 	MinCompactionLagMs:     {"0", intRange(0, math.MaxInt64)},
 	RetentionBytes:         {"-1", intRange(-1, math.MaxInt64)},
 	RetentionMs:            {"604800000", intRange(-1, math.MaxInt64)},
+
+	// No effect in Cairn (see SegmentBytes); Kafka's defaults and bounds.
+	SegmentBytes:                {"1073741824", intRange(14, math.MaxInt32)},
+	SegmentMs:                   {"604800000", intRange(1, math.MaxInt64)},
+	SegmentJitterMs:             {"0", intRange(0, math.MaxInt64)},
+	SegmentIndexBytes:           {"10485760", intRange(0, math.MaxInt32)},
+	IndexIntervalBytes:          {"4096", intRange(0, math.MaxInt32)},
+	FlushMessages:               {strconv.FormatInt(math.MaxInt64, 10), intRange(0, math.MaxInt64)},
+	FlushMs:                     {strconv.FormatInt(math.MaxInt64, 10), intRange(0, math.MaxInt64)},
+	FileDeleteDelayMs:           {"60000", intRange(0, math.MaxInt64)},
+	Preallocate:                 {"false", boolean},
+	UncleanLeaderElectionEnable: {"false", boolean},
+	MessageDownconversionEnable: {"true", boolean},
+}
+
+// boolean checks a value as Kafka parses a BOOLEAN config: true or
+// false, in any case.
+func boolean(v string) string {
+	if strings.EqualFold(v, "true") || strings.EqualFold(v, "false") {
+		return ""
+	}
+	return "want true or false"
 }
 
 func oneOf(vals ...string) func(string) string {

@@ -60,6 +60,11 @@ func TestConfigValidate(t *testing.T) {
 		{MinCleanableDirtyRatio, "1.5", false},
 		{MaxCompactionLagMs, "0", false},
 		{"segment.bytes", "1", false},
+		{SegmentBytes, "14", true},
+		{SegmentMs, "0", false},
+		{Preallocate, "True", true},
+		{Preallocate, "1", false},
+		{"min.insync.replicas", "1", false}, // not taken: see SegmentBytes
 	} {
 		err := Config{tc.key: tc.value}.Validate()
 		if tc.ok {
