@@ -142,3 +142,31 @@ func TestCleanedTopicTimeIndexStaysBounded(t *testing.T) {
 	t.Logf("%d batches stored, %d time index entries", stored, entries)
 	require.LessOrEqual(t, entries, 2*stored, "time index entries of batches the cleaner removed are left behind")
 }
+
+// TestCleanedTopicTimeIndexStaysBoundedPartialBatches is the same with
+// batches the cleaner first thins (their newest record superseded, which
+// lowers their max timestamp) and later removes: their entries, under
+// the max timestamp they had when appended, must go too.
+func TestCleanedTopicTimeIndexStaysBoundedPartialBatches(t *testing.T) {
+	c := newClock()
+	fs := vfs.NewMem()
+	b := openClean(t, fs, c, nil)
+	require.NoError(t, b.CreateTopic(ctx, "tbl", 1, compacted()))
+	for i := range 2000 {
+		cold, hot := kv(fmt.Sprint("k", i%10), fmt.Sprint(i)), kv("hot", fmt.Sprint(i))
+		cold.Timestamp, hot.Timestamp = c.Now(), c.Now().Add(time.Millisecond)
+		_, err := b.Append(ctx, "tbl", 0, cold, hot)
+		require.NoError(t, err)
+		c.Add(2 * time.Millisecond)
+		if i%100 == 99 {
+			require.NoError(t, b.Cleanup(ctx))
+		}
+	}
+	f, err := b.Fetch(ctx, "tbl", 0, 0, 1<<30)
+	require.NoError(t, err)
+	stored := len(f.Batches)
+	require.NoError(t, b.Close())
+	entries := countPrefix(t, fs, 'x')
+	t.Logf("%d batches stored, %d time index entries", stored, entries)
+	require.LessOrEqual(t, entries, 2*stored, "time index entries of batches the cleaner removed are left behind")
+}

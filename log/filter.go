@@ -2,14 +2,19 @@ package log
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 )
 
 // Filter returns the batch rewritten to hold only the records keep accepts,
 // as Kafka's log cleaner does: the batch keeps its base offset, last offset
-// delta, timestamps, attributes and producer fields, and each kept record
-// keeps its bytes (so its offset and timestamp), which leaves gaps in the
-// offsets. Only the record count, length and CRC change. kept is the
+// delta, first timestamp, attributes and producer fields, and each kept
+// record keeps its bytes (so its offset and timestamp), which leaves gaps
+// in the offsets. The record count, length and CRC change, and so does a
+// CreateTime batch's max timestamp: it becomes the kept records' largest,
+// as Kafka rebuilds a cleaned batch from its retained records. Kept, a
+// removed record's newer stamp held the batch, and every batch after it,
+// from retention.ms. kept is the
 // number of records kept; when it is zero, out is nil (the batch should go
 // away) and when it equals NumRecords, out is b's own bytes. keep sees
 // records as Records returns them; it must not retain them.
@@ -25,6 +30,7 @@ func (b Batch) Filter(keep func(*Record) bool) (out []byte, kept int, err error)
 	var recs []byte // kept records, length-prefixed, verbatim
 	it := b.records(body)
 	var r Record
+	maxTS := int64(math.MinInt64)
 	for {
 		raw, ok, err := it.next(&r)
 		if err != nil {
@@ -36,6 +42,7 @@ func (b Batch) Filter(keep func(*Record) bool) (out []byte, kept int, err error)
 		if keep(&r) {
 			recs = append(recs, raw...)
 			kept++
+			maxTS = max(maxTS, r.Timestamp.UnixMilli())
 		}
 	}
 	switch kept {
@@ -44,14 +51,18 @@ func (b Batch) Filter(keep func(*Record) bool) (out []byte, kept int, err error)
 	case b.NumRecords():
 		return b.raw, kept, nil
 	}
-	return b.rebuild(recs, kept)
+	if b.LogAppendTime() {
+		maxTS = b.hdr.MaxTimestamp // the append time, which its records carry
+	}
+	return b.rebuild(recs, kept, maxTS)
 }
 
-// rebuild encodes a batch with b's header fields around recs, the kept
-// records' bytes.
-func (b Batch) rebuild(recs []byte, n int) ([]byte, int, error) {
+// rebuild encodes a batch with b's header fields, but maxTS, around recs,
+// the kept records' bytes.
+func (b Batch) rebuild(recs []byte, n int, maxTS int64) ([]byte, int, error) {
 	h := b.hdr
 	h.NumRecords = int32(n)
+	h.MaxTimestamp = maxTS
 	h.Records = nil
 	out := h.AppendTo(make([]byte, 0, HeaderSize+len(recs)))
 	out = out[:HeaderSize]

@@ -26,7 +26,7 @@ func TestFilterKeepsOffsetsAndTimes(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(100), f.BaseOffset())
 			require.Equal(t, int64(119), f.LastOffset(), "the offset range is kept")
-			require.Equal(t, b.MaxTimestamp(), f.MaxTimestamp())
+			require.Equal(t, all[18].Timestamp, f.MaxTimestamp(), "the largest kept record's")
 			require.Equal(t, b.Producer(), f.Producer())
 			require.Equal(t, c, f.Codec())
 			got, err := f.Records(nil)
@@ -82,4 +82,43 @@ func TestValidateRejectsGapsRecordsAcceptsThem(t *testing.T) {
 	require.Equal(t, []int64{0, 1, 3}, []int64{recs[0].Offset, recs[1].Offset, recs[2].Offset})
 	_, err = f.ValidRecords(nil)
 	require.ErrorIs(t, err, ErrCorruptBatch)
+}
+
+// A cleaned CreateTime batch's max timestamp is its kept records'
+// largest, as Kafka rebuilds a cleaned batch from its retained records:
+// kept, a removed record's newer stamp held the batch (and every batch
+// after it) from retention.ms. A LogAppendTime batch keeps its append
+// time, which stands for every record's.
+func TestFilterMaxTimestampOfKeptRecords(t *testing.T) {
+	base := time.UnixMilli(1_700_000_000_000)
+	in := []Record{
+		{Key: []byte("a"), Value: []byte("1"), Timestamp: base.Add(-time.Hour)},
+		{Key: []byte("b"), Value: []byte("1"), Timestamp: base},
+		{Key: []byte("c"), Value: []byte("1"), Timestamp: base.Add(-2 * time.Hour)},
+	}
+	raw, err := Encode(nil, in, Snappy, nil, time.Now())
+	require.NoError(t, err)
+	b, err := Parse(raw)
+	require.NoError(t, err)
+	require.Equal(t, base.UnixMilli(), b.MaxTimestamp().UnixMilli())
+	dropB := func(r *Record) bool { return string(r.Key) != "b" }
+	out, kept, err := b.Filter(dropB)
+	require.NoError(t, err)
+	require.Equal(t, 2, kept)
+	f, err := Parse(out)
+	require.NoError(t, err)
+	require.Equal(t, base.Add(-time.Hour).UnixMilli(), f.MaxTimestamp().UnixMilli())
+	got, err := f.Records(nil)
+	require.NoError(t, err)
+	require.Equal(t, in[0].Timestamp.UnixMilli(), got[0].Timestamp.UnixMilli())
+	require.Equal(t, in[2].Timestamp.UnixMilli(), got[1].Timestamp.UnixMilli())
+
+	appended := time.UnixMilli(1_800_000_000_000)
+	b.SetLogAppendTime(appended)
+	out, _, err = b.Filter(dropB)
+	require.NoError(t, err)
+	f, err = Parse(out)
+	require.NoError(t, err)
+	require.True(t, f.LogAppendTime())
+	require.Equal(t, appended.UnixMilli(), f.MaxTimestamp().UnixMilli())
 }

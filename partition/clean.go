@@ -1,10 +1,10 @@
 package partition
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cairnlog/cairn/log"
@@ -239,6 +239,13 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if b.MaxTimestamp().UnixMilli() < t.UnixMilli() {
+		// The cleaner removed the records that made the batch reach t
+		// (log.Batch.Filter lowers a cleaned batch's max timestamp), so
+		// the entry's time is the batch's old max: the first batch to
+		// reach t is further on, at the next entry's batch at the latest.
+		return p.scanBaseAtTime(t.UnixMilli(), max(b.LastOffset()+1, logStart), hwm)
+	}
 	return max(b.BaseOffset(), logStart), nil
 }
 
@@ -429,17 +436,29 @@ func (p *Partition) dropCleanedTimeEntries(wb *pebble.Batch, rs []log.Replace, l
 		if r.Batch != nil || r.Last < logStart || r.MaxTimestamp.IsZero() {
 			continue
 		}
-		k := p.timeKey(r.MaxTimestamp.UnixMilli())
-		if !tit.SeekGE(k) || !bytes.Equal(tit.Key(), k) {
-			if err := tit.Error(); err != nil {
-				return p.wrap(r.Last, err)
+		// The batch's entry, if it raised the max timestamp, is under its
+		// max timestamp when appended, which an earlier clean may have
+		// lowered since (log.Batch.Filter): it is the first entry at or
+		// after the batch's max today that names a batch at or after it
+		// (entries rise in both time and offset).
+		found := false
+		for ok := tit.SeekGE(p.timeKey(r.MaxTimestamp.UnixMilli())); ok; ok = tit.Next() {
+			v := tit.Value()
+			if len(v) != 8 {
+				break
 			}
+			if last := int64(binary.BigEndian.Uint64(v)); last >= r.Last {
+				found = last == r.Last
+				break
+			}
+		}
+		if err := tit.Error(); err != nil {
+			return p.wrap(r.Last, err)
+		}
+		if !found {
 			continue // the batch did not raise the max timestamp
 		}
-		v := tit.Value()
-		if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) != r.Last {
-			continue
-		}
+		k := slices.Clone(tit.Key())
 		// The batch the next entry names, or the log end.
 		next := p.mu.next
 		if tit.Next() {

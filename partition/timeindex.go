@@ -158,7 +158,8 @@ func (p *Partition) scanForTime(start, until, target, logStart, hwm int64) (int6
 		return hwm, false, nil
 	}
 	// The cleaner may have removed the records that made the named batch
-	// reach target (it keeps batch max timestamps) or the whole batch:
+	// reach target (the entry keeps the max timestamp the batch had when
+	// appended; log.Batch.Filter lowers the batch's own) or the whole batch:
 	// the answer is further on.
 	return p.scanForTime(until+1, -1, target, logStart, hwm)
 }
