@@ -33,12 +33,7 @@ func TestCompactionLagConflict(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	require.NoError(t, Config{MinCompactionLagMs: "5000", MaxCompactionLagMs: "5000"}.Validate())
 
-	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
-	require.NoError(t, err)
-	defer db.Close()
-	r, err := Load(Options{DB: db})
-	require.NoError(t, err)
-	defer r.Close()
+	r := newMemRegistry(t)
 	_, err = r.Create("t", 1, Config{MaxCompactionLagMs: "5000"})
 	require.NoError(t, err)
 	_, err = r.AlterConfig("t", Config{MinCompactionLagMs: "10000"}, nil)
@@ -52,13 +47,8 @@ func TestCompactionLagConflict(t *testing.T) {
 // silently). As Kafka refuses a key named twice in one alteration, it is
 // refused, and nothing of the call applies.
 func TestAlterConfigSetAndResetSameKey(t *testing.T) {
-	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
-	require.NoError(t, err)
-	defer db.Close()
-	r, err := Load(Options{DB: db})
-	require.NoError(t, err)
-	defer r.Close()
-	_, err = r.Create("t", 1, Config{RetentionMs: "1000"})
+	r := newMemRegistry(t)
+	_, err := r.Create("t", 1, Config{RetentionMs: "1000"})
 	require.NoError(t, err)
 	_, err = r.AlterConfig("t", Config{RetentionMs: "2000", MaxMessageBytes: "2048"}, []string{RetentionMs})
 	var ce *ConfigError
@@ -69,4 +59,17 @@ func TestAlterConfigSetAndResetSameKey(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1000", got.Config.Get(RetentionMs))
 	require.Equal(t, Config{RetentionMs: "1000"}, got.Config, "a refused alter changed the config")
+}
+
+// newMemRegistry returns a registry on an in-memory Pebble, closed with t.
+func newMemRegistry(t *testing.T) *Registry {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
+	require.NoError(t, err)
+	r, err := Load(Options{DB: db})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		r.Close()
+		db.Close()
+	})
+	return r
 }
