@@ -26,7 +26,10 @@ import (
 // megabytes per fetch for the GC to collect while the client decoded.
 func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)
-	if req.Version >= 7 && req.SessionID != 0 {
+	if req.Version >= 7 && req.SessionID != 0 && req.SessionEpoch > 0 {
+		// An incremental fetch in a session this broker never opened.
+		// Epoch 0 or -1 is a full fetch, which closes any session it
+		// names, as in Kafka's FetchManager: it is served.
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
@@ -42,6 +45,9 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		<-c.fetching
 	})
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	if !names(req) {
+		deadline = time.Now() // nothing to wait for: answered at once, as Kafka does
+	}
 	for {
 		chans := c.s.changed(req)
 		*buf = (*buf)[:0] // an answer not sent: its batches are not needed
@@ -80,6 +86,16 @@ func (c *conn) watchClose() (gone <-chan struct{}, stop func()) {
 		<-done
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
+}
+
+// names reports whether req asks for any partition.
+func names(req *kmsg.FetchRequest) bool {
+	for _, t := range req.Topics {
+		if len(t.Partitions) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // changed returns the change channels of the requested partitions, taken
