@@ -2,7 +2,6 @@ package kafka_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/cairnlog/cairn"
 	"github.com/stretchr/testify/require"
@@ -21,10 +20,8 @@ func TestFetchNoPartitionsAnsweredAtOnce(t *testing.T) {
 	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 60_000, 1, 1<<20
 	resp := kmsg.NewPtrFetchResponse()
 	resp.SetVersion(11)
-	start := time.Now()
-	r.roundTrip(req, resp, false) // v11: not flexible
+	r.roundTrip(req, resp, false) // v11: not flexible; fails after 10 s
 	require.Zero(t, resp.ErrorCode)
-	require.Less(t, time.Since(start), 20*time.Second, "waited for nothing")
 }
 
 // A full fetch (session epoch 0 or -1) that names a session id closes
