@@ -147,11 +147,16 @@ type remoteSink struct{ cl *kgo.Client }
 
 func (s remoteSink) Send(ctx context.Context, recs []*cairn.Record) []error {
 	krecs := make([]*kgo.Record, len(recs))
+	index := make(map[*kgo.Record]int, len(recs))
 	for i, r := range recs {
 		krecs[i] = toKgo(r)
+		index[krecs[i]] = i
 	}
 	errs := make([]error, len(recs))
-	for i, res := range s.cl.ProduceSync(ctx, krecs...) {
+	// ProduceSync's results come in the order the records completed,
+	// not the order given: match each to its record.
+	for _, res := range s.cl.ProduceSync(ctx, krecs...) {
+		i := index[res.Record]
 		errs[i] = res.Err
 		recs[i].Partition, recs[i].Offset = res.Record.Partition, res.Record.Offset
 	}
