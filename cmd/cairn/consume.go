@@ -126,15 +126,16 @@ type consumption struct {
 func (c *consumption) run(ctx context.Context) error {
 	for {
 		recs, err := c.poll(ctx)
-		if errors.Is(err, errIdle) && c.group == "" {
+		if errors.Is(err, errIdle) {
 			// Nothing for a while: fail if the listener is gone (the
-			// client retries fetches for ever), else wait on.
-			if _, err := c.be.Partitions(ctx, c.topic); err != nil {
+			// client retries fetches for ever), and drop the partitions
+			// whose records left to print were deleted since.
+			if err := c.dropDeleted(ctx); err != nil || len(c.ends) == 0 {
 				return err
 			}
-			continue
-		}
-		if errors.Is(err, errIdle) {
+			if c.group == "" {
+				continue // else wait on
+			}
 			if err := c.dropCommitted(ctx); err != nil || len(c.ends) == 0 {
 				return err
 			}
@@ -189,6 +190,22 @@ func (c *consumption) poll(ctx context.Context) ([]*cairn.Record, error) {
 		return nil, errIdle
 	}
 	return recs, err
+}
+
+// dropDeleted drops the partitions left to print whose log start has
+// reached their end: retention or DeleteRecords removed the records left,
+// so the consumer, reset to the log start, would wait for ever.
+func (c *consumption) dropDeleted(ctx context.Context) error {
+	parts, err := c.be.Partitions(ctx, c.topic)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if end, ok := c.ends[p.Partition]; ok && p.LogStart >= end {
+			delete(c.ends, p.Partition)
+		}
+	}
+	return nil
 }
 
 // dropCommitted drops the partitions left to print whose records another
@@ -250,8 +267,15 @@ func (c *consumption) print(recs []*cairn.Record) (map[int32]int64, error) {
 		}
 		if c.ends != nil {
 			end, ok := c.ends[r.Partition]
-			if !ok || r.Offset >= end {
-				continue // appended after the start: not ours to print
+			if !ok {
+				continue // done with, or nothing to print
+			}
+			if r.Offset >= end {
+				// Appended after the start: not ours to print. The
+				// partition is done: what was below its end and not
+				// seen was compacted away, and never comes.
+				delete(c.ends, r.Partition)
+				continue
 			}
 			if r.Offset+1 >= end {
 				delete(c.ends, r.Partition)
