@@ -119,7 +119,7 @@ func readLines(in io.Reader, done <-chan struct{}) (<-chan string, <-chan error)
 		sc.Buffer(make([]byte, 64<<10), maxLine)
 		for sc.Scan() {
 			select {
-			case lines <- strings.TrimSuffix(sc.Text(), "\r"):
+			case lines <- sc.Text(): // without its "\n" or "\r\n"
 			case <-done:
 				errc <- nil
 				return

@@ -71,7 +71,9 @@ func serve(ctx context.Context, args []string, io stdio, listening func(net.Addr
 		created = ours(created, f.dir, b.Topics)
 		return errors.Join(err, b.Close(), removeCreated(created))
 	}
-	fmt.Fprintf(io.err, "cairn: serving Kafka on %s, data in %s (%v)\n", ln.Addr(), f.dir, f.durability.d)
+	// The durability as --durability names it, not cairn.Durability's
+	// own name (sync-always), which no flag value is.
+	fmt.Fprintf(io.err, "cairn: serving Kafka on %s, data in %s (durability %s)\n", ln.Addr(), f.dir, f.durability.String())
 	if listening != nil {
 		listening(ln.Addr())
 	}

@@ -57,6 +57,7 @@ func TestServeStopsAndFlushes(t *testing.T) {
 
 	s := startServe(t, d, "--durability", "none")
 	require.Contains(t, s.stderr.String(), "serving Kafka on "+s.addr)
+	require.Contains(t, s.stderr.String(), "(durability none)", "named as the flag names it")
 	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
 	require.NoError(t, err)
 	defer c.Close()
@@ -91,4 +92,13 @@ func TestServeCancelledAtOnce(t *testing.T) {
 	var errb syncBuffer
 	require.NoError(t, serve(cctx, []string{"--dir", dir, "--listen", "127.0.0.1:0"}, stdio{out: &errb, err: &errb}, nil))
 	ok(t, "", "topics", "--dir", dir) // the broker was closed
+}
+
+// Lines end at "\n" or "\r\n", which the line reader drops; a value's
+// own last "\r" (before a "\r\n") was trimmed too.
+func TestProduceKeepsValueCarriageReturn(t *testing.T) {
+	d := "--dir=" + filepath.Join(t.TempDir(), "data")
+	ok(t, "", "topics", "create", "crlf", d)
+	ok(t, "a\r\r\nb\r\nc\n", "produce", "crlf", d)
+	require.Equal(t, "a\r|b|c|", ok(t, "", "consume", "crlf", d, "--format", `%v|`))
 }
