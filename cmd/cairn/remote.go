@@ -372,6 +372,17 @@ func (r *remote) DeleteGroup(ctx context.Context, id string) error {
 }
 
 func (r *remote) ResetOffsets(ctx context.Context, id, topic string, to offsetSpec) (map[int32]int64, error) {
+	// As kafka-consumer-groups.sh: only a group without members is reset.
+	// The commit below would be refused for one with members anyway, but
+	// as UNKNOWN_MEMBER_ID, which does not say why.
+	ds, err := r.adm.DescribeGroups(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := ds[id]; ok && d.Err == nil && len(d.Members) > 0 {
+		return nil, fmt.Errorf("%w: %q has %d members (%s): stop its consumers first",
+			group.ErrNonEmptyGroup, id, len(d.Members), d.State)
+	}
 	parts, err := r.Partitions(ctx, topic)
 	if err != nil {
 		return nil, err
