@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -166,6 +167,22 @@ func positional(fs *flag.FlagSet, pos []string, names ...string) error {
 		return usagef(fs, "want %s, got %q", want, pos)
 	}
 	return nil
+}
+
+// verbFlags refuses the flags in names that were set for any verb but
+// verb, as kafka-topics.sh refuses --config with --describe: ignored,
+// they let a user believe they took effect.
+func verbFlags(fs *flag.FlagSet, got, verb string, names ...string) error {
+	if got == verb {
+		return nil
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil && slices.Contains(names, f.Name) {
+			err = usagef(fs, "--%s applies to %s only", f.Name, verb)
+		}
+	})
+	return err
 }
 
 // subcommand splits "topics create ..." into the verb and its arguments;

@@ -88,10 +88,17 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--default-partitions", "0"},
 		{"produce", "t", "--partition", "-5"},
 		{"produce", "t", "--partition", "4294967297"},
+		// Flags of another verb, which were ignored.
+		{"topics", "describe", "t", "--config", "retention.ms=1"},
+		{"topics", "list", "--partitions", "3"},
+		{"groups", "lag", "g", "--topic", "t"},
+		{"groups", "describe", "g", "--to", "earliest"},
 	} {
 		require.Equal(t, exitUsage, cli(t, "", args...).code, args)
 	}
-	r := cli(t, "", "topics", "-h")
+	r := cli(t, "", "topics", "delete", "t", "--partitions", "2")
+	require.Contains(t, r.err, "--partitions applies to create only")
+	r = cli(t, "", "topics", "-h")
 	require.Equal(t, exitOK, r.code)
 	require.Contains(t, r.err, "usage: cairn topics")
 	require.Equal(t, exitOK, run(ctx, []string{"help"}, stdio{out: io.Discard, err: io.Discard}))

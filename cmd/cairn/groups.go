@@ -34,6 +34,9 @@ func runGroups(ctx context.Context, args []string, io stdio) error {
 		return offsetFlag{&to}.Set(s)
 	})
 	pos, err := parse(fs, args)
+	if err == nil {
+		err = verbFlags(fs, verb, "reset", "topic", "to")
+	}
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ func runTopics(ctx context.Context, args []string, io stdio) error {
 	cfg := configFlag{}
 	fs.Var(cfg, "config", "topic config `key=value` (create; repeatable)")
 	pos, err := parse(fs, args)
+	if err == nil {
+		err = verbFlags(fs, verb, "create", "partitions", "config")
+	}
 	if err != nil {
 		return err
 	}
