@@ -21,14 +21,17 @@ const (
 	// a record only once it is durable. This is the default.
 	SyncAlways Durability = iota
 	// SyncInterval acknowledges an append once it is in the WAL buffer and
-	// fsyncs the WAL every Options.SyncInterval. A process kill can lose the
-	// appends of the last few milliseconds that the WAL writer had not yet
-	// handed to the OS; a power loss can lose up to SyncInterval plus that.
+	// fsyncs the WAL every Options.SyncInterval. A process kill or a power
+	// loss can lose the appends of the last SyncInterval: Pebble keeps
+	// the WAL block it is filling (32 KB) in memory until it is full or
+	// synced.
 	SyncInterval
 	// NoSync never fsyncs on its own; the OS writes the WAL back when it
-	// chooses. A process kill can lose the last few milliseconds of
-	// appends; a power loss can lose everything since the OS last wrote
-	// back (typically up to 30 s on Linux).
+	// chooses. Every Options.SyncInterval, if anything was written, the
+	// WAL block Pebble is filling is handed to the OS (without an fsync),
+	// so a process kill can lose the appends of the last SyncInterval; a
+	// power loss can lose everything since the OS last wrote back
+	// (typically up to 30 s on Linux).
 	NoSync
 )
 
@@ -53,8 +56,8 @@ type Options struct {
 	FS vfs.FS
 	// Durability is when appends are acknowledged; default SyncAlways.
 	Durability Durability
-	// SyncInterval is the WAL fsync period under SyncInterval durability;
-	// default 100ms.
+	// SyncInterval is the WAL fsync period under SyncInterval durability,
+	// and how often NoSync hands the WAL to the OS; default 100ms.
 	SyncInterval time.Duration
 	// Now is the broker's clock (log append times); nil means time.Now.
 	Now func() time.Time
