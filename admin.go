@@ -67,6 +67,9 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	if err := b.topics.Delete(name); err != nil {
 		return err
 	}
+	if deleteTopicHook != nil {
+		deleteTopicHook()
+	}
 	// A commit that saw the topic before it went holds topicMu's read
 	// side until it is stored; later ones see it gone.
 	b.topicMu.Lock()
@@ -75,6 +78,11 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	// created again under the name is read from its start.
 	return b.groups.ForgetTopic(name)
 }
+
+// deleteTopicHook, set by tests, runs in DeleteTopic between the
+// topic's deletion and the removal of its commits: where a crash leaves
+// commits of a topic that no longer exists.
+var deleteTopicHook func()
 
 // Topics returns the names of all topics, sorted.
 func (b *Broker) Topics(ctx context.Context) ([]string, error) {

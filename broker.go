@@ -90,6 +90,13 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	}
 	b := &Broker{dir: dir, opts: o, db: db, lock: lock, topics: reg, groups: groups, stop: make(chan struct{})}
 	groups.SetPartitions(b)
+	if err := b.forgetDeletedTopics(); err != nil {
+		groups.Close()
+		reg.Close()
+		db.Close()
+		lock.Close()
+		return nil, fmt.Errorf("cairn: load groups in %s: %w", dir, err)
+	}
 	if o.Durability != SyncAlways {
 		b.wg.Add(1)
 		go b.syncLoop()

@@ -9,7 +9,10 @@ import (
 )
 
 // Groups returns the broker's consumer group coordinator, for admin calls:
-// ListGroups, DescribeGroup, Lag, DeleteGroup, ResetOffsets.
+// ListGroups, DescribeGroup, Lag, DeleteGroup, ResetOffsets. Commit through
+// Broker.CommitOffsets, which refuses topics that do not exist: Open
+// removes commits of such topics, as the leftovers of a DeleteTopic a
+// crash cut short.
 func (b *Broker) Groups() *group.Coordinator { return b.groups }
 
 // The group protocol, delegated to the coordinator so that *Broker is a
@@ -74,4 +77,36 @@ func (b *Broker) CommitOffsets(ctx context.Context, req group.CommitRequest) err
 // group.Coordinator.FetchOffsets.
 func (b *Broker) FetchOffsets(ctx context.Context, groupID string, tps ...group.TopicPartition) (map[group.TopicPartition]group.Committed, error) {
 	return b.groups.FetchOffsets(ctx, groupID, tps...)
+}
+
+// forgetDeletedTopics removes the groups' commits of topics that do not
+// exist. DeleteTopic deletes the topic, then its commits, in two writes: a
+// crash between them left the commits, and a topic created again under
+// the name inherited them (its consumers skipped its first records), which
+// DeleteTopic promises never happens. A commit for a topic that does not
+// exist is refused (CommitOffsets), so any found here are such leftovers.
+func (b *Broker) forgetDeletedTopics() error {
+	ctx := context.Background()
+	listed, err := b.groups.ListGroups(ctx)
+	if err != nil {
+		return err
+	}
+	gone := map[string]bool{}
+	for _, l := range listed {
+		offsets, err := b.groups.FetchOffsets(ctx, l.Group)
+		if err != nil {
+			return err
+		}
+		for tp := range offsets {
+			if _, err := b.topics.Get(tp.Topic); err != nil {
+				gone[tp.Topic] = true
+			}
+		}
+	}
+	for name := range gone {
+		if err := b.groups.ForgetTopic(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
