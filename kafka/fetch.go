@@ -45,7 +45,7 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		<-c.fetching
 	})
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
-	if !names(req) {
+	if !asksPartitions(req) {
 		deadline = time.Now() // nothing to wait for: answered at once, as Kafka does
 	}
 	for {
@@ -88,8 +88,8 @@ func (c *conn) watchClose() (gone <-chan struct{}, stop func()) {
 	}
 }
 
-// names reports whether req asks for any partition.
-func names(req *kmsg.FetchRequest) bool {
+// asksPartitions reports whether req asks for any partition.
+func asksPartitions(req *kmsg.FetchRequest) bool {
 	for _, t := range req.Topics {
 		if len(t.Partitions) > 0 {
 			return true
