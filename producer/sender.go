@@ -359,7 +359,9 @@ func (pt *part) deliver(owned, batch []pending, size int, last bool) {
 			// producer id it waited for.
 			f.err = partition.ErrClosed
 		}
-		if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 {
+		// Not split when an earlier attempt may have stored it whole
+		// (renew is set again): its halves would be stored a second time.
+		if errors.Is(f.err, partition.ErrMessageTooLarge) && len(batch) > 1 && !pt.renew {
 			front, back := batch[:len(batch)/2], batch[len(batch)/2:]
 			frontSize := sizeOf(front)
 			pt.deliver(owned, front, frontSize, false) // in this slot
@@ -470,6 +472,10 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 	}
 	backoff := pt.p.opts.RetryBackoff
 	resent := false
+	// unsure says an attempt under prod ended without telling whether it
+	// was stored: a later attempt refused (the topic's max.message.bytes
+	// lowered meanwhile, say) does not unspend its sequence.
+	unsure := false
 	for attempt := 0; ; attempt++ {
 		if pt.p.async != nil {
 			base, wait, err = pt.p.async.AppendLogBatchAsync(pt.p.appendCtx, pt.tp.topic, pt.tp.partition, b)
@@ -487,7 +493,7 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 			if ierr := pt.p.newIdentity(pt.p.appendCtx); ierr != nil {
 				return 0, nil, errors.Join(err, ierr) // refused, so not stored: seq stands
 			}
-			resent = true
+			resent, unsure = true, false
 			prod = pt.identity()
 			if b, err = bl.Finish(pt.p.opts.Compression, prod); err != nil {
 				return 0, nil, err
@@ -512,8 +518,11 @@ func (pt *part) appendBatch(batch []pending, size int, now time.Time) (base int6
 				retry = int(pt.tp.partition) < n
 			}
 		}
+		if !refused(err) {
+			unsure = true
+		}
 		if !retry || attempt >= pt.p.opts.Retries || pt.p.abort.Load() {
-			if prod != nil && !refused(err) {
+			if prod != nil && unsure {
 				pt.renew = true // maybe stored: its sequence is spent
 			}
 			return 0, nil, err
