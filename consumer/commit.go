@@ -137,13 +137,32 @@ func (c *Consumer) Committed(ctx context.Context, tps ...TopicPartition) (map[To
 // records Poll has already returned.
 func (c *Consumer) commitPositions(ctx context.Context, tps []TopicPartition) error {
 	offsets := map[TopicPartition]group.Committed{}
+	var ids map[TopicPartition]uint32 // incarnations the positions belong to
 	c.mu.Lock()
 	for _, tp := range tps {
 		if cur, ok := c.cursors[tp]; ok && cur.resolved {
 			offsets[tp] = group.Committed{Offset: cur.offset}
+			if cur.idKnown {
+				if ids == nil {
+					ids = map[TopicPartition]uint32{}
+				}
+				ids[tp] = cur.topicID
+			}
 		}
 	}
 	c.mu.Unlock()
+	if ider, ok := c.b.(topicIDer); ok {
+		// A position in a topic deleted and created again since is not
+		// a position in the new one, which the next fetch restarts
+		// from Start: committed, it would skip the new topic's first
+		// records for whoever reads the partition from the group's
+		// commits (DeleteTopic forgot the old topic's).
+		for tp, id := range ids {
+			if now, err := ider.TopicID(tp.Topic); err == nil && now != id {
+				delete(offsets, tp)
+			}
+		}
+	}
 	if len(offsets) == 0 {
 		return nil
 	}
