@@ -78,9 +78,24 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 		out.ErrorCode = kerr.InvalidRecord.Code
 		return out
 	}
+	// One lookup for the append and the answer: looked up again after
+	// the append, the partition could be another incarnation's (the
+	// topic deleted and created again meanwhile).
+	part, err := s.b.Partition(topic, p.Partition)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		out.ErrorCode = partitionCode(err)
+		return out
+	}
+	// The partition reads the config it stamps with. Unless a config
+	// change ran between the append and its answer, it is this one;
+	// else the stored batch tells whether it was LogAppendTime.
+	cfg := part.ConfigRef()
 	var waits []func() error
 	for i, raw := range batches {
-		base, wait, err := s.b.AppendBatchAsync(ctx, topic, p.Partition, raw)
+		base, wait, err := part.AppendBatchAsync(ctx, raw)
 		if err != nil {
 			out.ErrorCode = partitionCode(err)
 			break
@@ -90,10 +105,7 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 			out.BaseOffset = base
 		}
 	}
-	part, err := s.b.Partition(topic, p.Partition)
-	if err == nil {
-		out.LogStartOffset = part.LogStart()
-	}
+	out.LogStartOffset = part.LogStart()
 	if len(waits) > 0 {
 		base := out.BaseOffset
 		c.after(func() {
@@ -102,8 +114,11 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 					rp.ErrorCode, rp.BaseOffset = partitionCode(err), -1
 				}
 			}
-			if rp.ErrorCode == 0 && part != nil && part.Config().LogAppendTime {
-				rp.LogAppendTime = appendTime(part, base)
+			if rp.ErrorCode != 0 {
+				return
+			}
+			if changed := part.ConfigRef() != cfg; changed || cfg.LogAppendTime {
+				rp.LogAppendTime = appendTime(part, base, cfg.LogAppendTime)
 			}
 		})
 	}
@@ -112,14 +127,22 @@ func (s *Server) producePartition(ctx context.Context, c *conn, req *kmsg.Produc
 
 // appendTime returns the time the partition stamped on its batch at base,
 // which Kafka answers (a retry's is the stored original's): clients give
-// it to the records they produced.
-func appendTime(part *partition.Partition, base int64) int64 {
+// it to the records they produced; -1 if the batch was stored with its
+// create time (its topic was CreateTime when it was appended).
+// stamped is whether the topic was LogAppendTime before the append.
+func appendTime(part *partition.Partition, base int64, stamped bool) int64 {
 	// The batch read holds base unless retention or the cleaner removed
 	// the one that did (a retry's original may be long gone): then the
 	// time is about when it was stamped, as Cairn keeps no other record
 	// of it (Kafka keeps it with the producer's recent batches).
 	if f, err := part.Read(base, 0); err == nil && len(f.Batches) > 0 && f.Batches[0].BaseOffset() <= base {
+		if !f.Batches[0].LogAppendTime() {
+			return -1
+		}
 		return f.Batches[0].MaxTimestamp().UnixMilli()
+	}
+	if !stamped {
+		return -1
 	}
 	return time.Now().UnixMilli()
 }

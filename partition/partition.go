@@ -226,6 +226,12 @@ func (p *Partition) HoldAppends() (logEnd int64, release func()) {
 // Config returns the partition's current configuration.
 func (p *Partition) Config() Config { return *p.cfg.Load() }
 
+// ConfigRef returns the partition's current configuration, not to be
+// modified, as an identity: each SetConfig installs a new one, so two
+// calls return the same pointer only if no SetConfig ran between them,
+// and an append made between them used that configuration.
+func (p *Partition) ConfigRef() *Config { return p.cfg.Load() }
+
 // Close makes later calls fail with ErrClosed and wakes waiters. It waits
 // for calls in flight and never touches the DB afterwards.
 func (p *Partition) Close() error {
