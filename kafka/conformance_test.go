@@ -356,3 +356,25 @@ func TestProduceAcksZeroErrorClosesConnection(t *testing.T) {
 	r.send(encode(bad, 3))
 	r.expectClosed()
 }
+
+// OffsetForLeaderEpoch answers an error with the undefined epoch and end
+// offset (-1, -1), as Kafka does; it answered epoch 0.
+func TestOffsetForLeaderEpochErrorUndefined(t *testing.T) {
+	_, addr := serve(t, nil)
+	r := dialRaw(t, addr)
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.SetVersion(3)
+	rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+	rt.Topic = "missing"
+	rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+	rp.CurrentLeaderEpoch, rp.LeaderEpoch = -1, 0
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := kmsg.NewPtrOffsetForLeaderEpochResponse()
+	resp.SetVersion(3)
+	r.roundTrip(req, resp, false)
+	p := resp.Topics[0].Partitions[0]
+	require.Equal(t, kerr.UnknownTopicOrPartition.Code, p.ErrorCode)
+	require.Equal(t, int32(-1), p.LeaderEpoch)
+	require.Equal(t, int64(-1), p.EndOffset)
+}

@@ -102,8 +102,8 @@ func handleOffsetForLeaderEpoch(_ context.Context, c *conn, kreq kmsg.Request) (
 			rp.Partition = p.Partition
 			_, hwm, err := c.s.b.Watermarks(t.Topic, p.Partition)
 			rp.ErrorCode, rp.LeaderEpoch, rp.EndOffset = partitionCode(err), 0, hwm
-			if err != nil {
-				rp.EndOffset = -1
+			if err != nil { // as Kafka: undefined epoch and offset
+				rp.LeaderEpoch, rp.EndOffset = -1, -1
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
