@@ -85,8 +85,14 @@ func sendLines(ctx context.Context, io stdio, s sink, topic string, f produceFla
 		}
 		// A failed record does not stop the others of its batch: report
 		// every one appended, then the first failure.
+		// A batch read is sent whole, even if Ctrl-C comes meanwhile (the
+		// next batch is not read): cut, its records could be appended and
+		// reported failed, as kcat flushes what it read on SIGINT.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), retryTimeout)
+		errs := s.Send(sctx, recs)
+		cancel()
 		var failed error
-		for i, err := range s.Send(ctx, recs) {
+		for i, err := range errs {
 			if err != nil {
 				if failed == nil {
 					failed = fmt.Errorf("record %d: %w", sent+i+1, err)
