@@ -25,7 +25,7 @@ func newServeFlags(io stdio) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9092", "`host:port` of the Kafka listener")
 	fs.StringVar(&f.kafka.AdvertisedAddr, "advertise", "", "`host:port` clients are told to connect to (default the listener's address)")
 	fs.BoolVar(&f.kafka.AutoCreateTopics, "auto-create-topics", false, "create unknown topics that clients ask for")
-	fs.IntVar(&f.kafka.DefaultPartitions, "default-partitions", 1, "partition `count` of auto-created topics")
+	fs.IntVar(&f.kafka.DefaultPartitions, "default-partitions", 1, "partition `count` of auto-created topics, and of topics a CreateTopics request creates with -1 (the broker's default)")
 	fs.Var(&f.durability, "durability", "when appends are acknowledged: sync (after fsync), interval (fsync every 100ms) or none")
 	return fs, f
 }
