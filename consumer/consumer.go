@@ -546,8 +546,15 @@ func isGone(err error) bool {
 // OffsetsForTimes returns, for each partition, the offset of the first
 // record whose timestamp is at or after the given time, as Kafka's
 // offsetsForTimes; a partition with no such record maps to -1. Lookups use
-// each partition's time index, not a scan.
+// each partition's time index, not a scan. After Close it fails with
+// ErrClosed, as Kafka's offsetsForTimes on a closed consumer.
 func (c *Consumer) OffsetsForTimes(ctx context.Context, times map[TopicPartition]time.Time) (map[TopicPartition]int64, error) {
+	c.mu.Lock()
+	closed := c.noAsync // as Position: Close is done (its OnRevoked may still ask)
+	c.mu.Unlock()
+	if closed {
+		return nil, partition.ErrClosed
+	}
 	out := make(map[TopicPartition]int64, len(times))
 	for tp, t := range times {
 		off, ok, err := c.b.OffsetForTime(ctx, tp.Topic, tp.Partition, t)
