@@ -38,7 +38,7 @@ func runProduce(ctx context.Context, args []string, io stdio) error {
 	fs := newFlags(io, "produce", produceSynopsis)
 	conn := addConnFlags(fs)
 	var f produceFlags
-	fs.IntVar(&f.partition, "partition", -1, "append to `partition` P (default: by key hash, keyless records spread)")
+	fs.IntVar(&f.partition, "partition", -1, "append to `partition` P (default: by key hash; keyless records fill one partition's batch, then move on, as Kafka's sticky partitioner)")
 	fs.StringVar(&f.keySep, "key-sep", "", "split each line at the first `SEP` into key and value (a line without it has no key)")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the count, not each record's partition and offset")
 	pos, err := parse(fs, args)
