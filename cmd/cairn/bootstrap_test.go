@@ -69,6 +69,7 @@ func TestBootstrap(t *testing.T) {
 	ok(t, "", "topics", "create", "audit", b)
 	require.Equal(t, []string{"audit", "orders"}, lines(ok(t, "", "topics", b)))
 	desc := ok(t, "", "topics", "describe", "orders", b)
+	require.Contains(t, desc, "topic orders (id ", "the id, as --dir shows it")
 	require.Contains(t, desc, "2 partitions")
 	require.Contains(t, desc, "  retention.ms=60000\n")
 	require.Contains(t, desc, "  cleanup.policy=delete  (default)\n")
@@ -100,6 +101,7 @@ func TestBootstrap(t *testing.T) {
 	// The server flushes on stop: everything is in the directory.
 	require.NoError(t, s.stop())
 	d := "--dir=" + dir
+	require.Equal(t, lines(desc)[0], lines(ok(t, "", "topics", "describe", "orders", d))[0], "the same id either way")
 	require.Len(t, lines(ok(t, "", "consume", "orders", d)), 5)
 	require.Equal(t, []string{"orders"}, lines(ok(t, "", "topics", d)))
 }

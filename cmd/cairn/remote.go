@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -93,12 +94,30 @@ func (r *remote) DescribeTopic(ctx context.Context, name string) (topicInfo, err
 		return topicInfo{}, err
 	}
 	info := topicInfo{Name: name, Partitions: parts}
+	if md, err := r.adm.Metadata(ctx, name); err == nil {
+		if d, ok := md.Topics[name]; ok && d.Err == nil {
+			info.ID = topicIDString(d.ID)
+		}
+	}
 	for _, c := range rc.Configs {
 		info.Config = append(info.Config, cairn.ConfigEntry{Key: c.Key, Value: c.MaybeValue(),
 			IsDefault: c.Source == kmsg.ConfigSourceDefaultConfig})
 	}
 	slices.SortFunc(info.Config, func(a, b cairn.ConfigEntry) int { return strings.Compare(a.Key, b.Key) })
 	return info, nil
+}
+
+// topicIDString shows a Kafka topic id as describe --dir shows Cairn's:
+// a Cairn listener's ids are "cairn-topic-" and Cairn's id (see the kafka
+// package), shown as that number; another broker's as Kafka shows it.
+func topicIDString(id kadm.TopicID) string {
+	switch {
+	case id == kadm.TopicID{}:
+		return "" // a broker without topic ids
+	case string(id[:12]) == "cairn-topic-":
+		return fmt.Sprint(binary.BigEndian.Uint32(id[12:]))
+	}
+	return id.String()
 }
 
 func (r *remote) Partitions(ctx context.Context, name string) ([]cairn.PartitionInfo, error) {
