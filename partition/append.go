@@ -334,11 +334,18 @@ func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 	if err != nil {
 		return err
 	}
+	// The log start moves before the batches go, as in Kafka: a read
+	// that sees them gone (its iterator opened after Apply) then sees the
+	// new log start when it looks again (read), and fails with an
+	// *OffsetError rather than answering with the batches after the
+	// range as if they followed its offset.
+	old := p.logStart.Load()
+	p.logStart.Store(before)
 	if err := p.db.Apply(wb, p.writeOpts()); err != nil {
+		p.logStart.Store(old)
 		return p.wrap(before, err)
 	}
 	p.mu.timeDropped, p.mu.dropSet = timeDropped, true
-	p.logStart.Store(before)
 	p.mu.sizes.dropBelow(before, partial)
 	p.size.Store(p.mu.sizes.total)
 	return nil

@@ -116,6 +116,12 @@ func (p *Partition) read(buf []byte, into bool, offset int64, maxBytes int) (Fet
 		return f, buf, p.wrap(offset, err)
 	}
 	defer it.Close()
+	if start := p.logStart.Load(); offset < start {
+		// DeleteRecords moved the log start (before deleting) since it
+		// was read: the iterator may not see the batches at offset.
+		return Fetch{LogStart: start, HighWatermark: f.HighWatermark}, buf, &OffsetError{Topic: p.topic,
+			Partition: p.index, Offset: offset, LogStart: start, HighWatermark: f.HighWatermark}
+	}
 	total := 0
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
