@@ -25,6 +25,8 @@ type hrec struct {
 	ts       int64
 	bmax     int64 // its batch's max timestamp
 	cleaned  int64 // when a pass first cleaned it (unix ms), -1 if never
+	batch    int   // which append made its batch
+	stamped  bool  // its batch carries the log append time
 }
 
 // TestModel: random appends, cleaning, retention, DeleteRecords, stale key
@@ -227,7 +229,7 @@ func hmodelRun(t *testing.T, seed uint64) (ok bool) {
 			for i := range recs {
 				k := fmt.Sprint("k", rng.IntN(keys))
 				ts := base + rng.Int64N(200)
-				h := hrec{key: k, ts: ts, cleaned: -1}
+				h := hrec{key: k, ts: ts, cleaned: -1, batch: step, stamped: appendTime}
 				if appendTime {
 					h.ts = now.UnixMilli()
 				}
@@ -307,6 +309,27 @@ func hmodelRun(t *testing.T, seed uint64) (ok bool) {
 			}
 			for o := p.Stats().CleanedTo - 1; o >= 0 && o < int64(len(model)) && model[o].cleaned < 0; o-- {
 				model[o].cleaned = now.UnixMilli()
+			}
+			// A batch the pass thinned (some records removed, some kept)
+			// now has its kept records' max timestamp, as Kafka rebuilds a
+			// cleaned batch (log.Batch.Filter); one with the log append
+			// time keeps it.
+			kept := map[int]int64{}
+			thinned := map[int]bool{}
+			for off := range before {
+				b := model[off].batch
+				if !after[off] {
+					thinned[b] = true
+					continue
+				}
+				if v, ok := kept[b]; !ok || model[off].ts > v {
+					kept[b] = model[off].ts
+				}
+			}
+			for off := range after {
+				if m := &model[off]; thinned[m.batch] && !m.stamped {
+					m.bmax = kept[m.batch]
+				}
 			}
 			trace = append(trace, fmt.Sprintf("clean %+v", pol))
 		case op < 15: // retention
