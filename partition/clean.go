@@ -61,7 +61,7 @@ func (s *cleanState) done(to, at, age int64) {
 func (p *Partition) CleanedBefore(t time.Time) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s, ms := p.mu.clean, t.UnixMilli()
+	s, ms := p.mu.clean, unixMilli(t)
 	switch {
 	case s.doneAt <= ms:
 		return s.cleanedTo
@@ -205,7 +205,7 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 		return 0, p.wrap(-1, err)
 	}
 	defer it.Close()
-	if !it.SeekGE(p.timeKey(t.UnixMilli())) {
+	if !it.SeekGE(p.timeKey(unixMilli(t))) {
 		return hwm, p.wrapNil(it.Error())
 	}
 	last := int64(binary.BigEndian.Uint64(it.Value()))
@@ -221,7 +221,7 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 		// latest. Answering the log start instead blocked retention.ms
 		// and min.compaction.lag.ms until the wall clock passed the
 		// removed batch's timestamp (for good, for a future one).
-		return p.scanBaseAtTime(t.UnixMilli(), logStart, hwm)
+		return p.scanBaseAtTime(unixMilli(t), logStart, hwm)
 	}
 	v, closer, err := p.db.Get(log.DataKey(nil, p.id, uint32(p.index), last))
 	if err == pebble.ErrNotFound {
@@ -229,7 +229,7 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 		// it up to the next entry's may still be older than t. Answering
 		// last+1 kept them (for good behind a batch stamped in the
 		// future); scan for the first that is not.
-		return p.scanBaseAtTime(t.UnixMilli(), max(last+1, logStart), hwm)
+		return p.scanBaseAtTime(unixMilli(t), max(last+1, logStart), hwm)
 	}
 	if err != nil {
 		return 0, p.wrap(last, err)
@@ -239,12 +239,12 @@ func (p *Partition) BaseAtTime(t time.Time) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if b.MaxTimestamp().UnixMilli() < t.UnixMilli() {
+	if b.MaxTimestamp().UnixMilli() < unixMilli(t) {
 		// The cleaner removed the records that made the batch reach t
 		// (log.Batch.Filter lowers a cleaned batch's max timestamp), so
 		// the entry's time is the batch's old max: the first batch to
 		// reach t is further on, at the next entry's batch at the latest.
-		return p.scanBaseAtTime(t.UnixMilli(), max(b.LastOffset()+1, logStart), hwm)
+		return p.scanBaseAtTime(unixMilli(t), max(b.LastOffset()+1, logStart), hwm)
 	}
 	return max(b.BaseOffset(), logStart), nil
 }
@@ -295,6 +295,9 @@ func (p *Partition) ApplyClean(ctx context.Context, rw *log.Rewrite) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if rw == nil {
+		return p.wrap(-1, fmt.Errorf("%w: nil rewrite", ErrInvalidArgument))
+	}
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -303,6 +306,9 @@ func (p *Partition) ApplyClean(ctx context.Context, rw *log.Rewrite) error {
 	defer wb.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.checkRewrite(rw); err != nil {
+		return err
+	}
 	logStart := p.logStart.Load()
 	var key [log.DataKeyLen]byte
 	for _, r := range rw.Batches {
@@ -346,6 +352,42 @@ func (p *Partition) ApplyClean(ctx context.Context, rw *log.Rewrite) error {
 		}
 	}
 	p.size.Store(p.mu.sizes.total)
+	return nil
+}
+
+// checkRewrite refuses a cleaning step that could not come from a pass
+// over this partition: a replacement that is not a valid batch ending at
+// the offset it is stored under, one at or past the log end, a checkpoint
+// outside the log or negative counts. Applied, such a step stored bytes
+// every later read failed on, or moved the checkpoint past the log end
+// for good (done keeps the largest), so new records were never cleaned.
+// mu is held.
+func (p *Partition) checkRewrite(rw *log.Rewrite) error {
+	bad := func(off int64, format string, args ...any) error {
+		return p.wrap(off, fmt.Errorf("%w: cleaning step: %s", ErrInvalidArgument, fmt.Sprintf(format, args...)))
+	}
+	end := p.mu.next
+	if rw.Records < 0 || rw.MarkAge < 0 {
+		return bad(-1, "negative records %d or mark age %v", rw.Records, rw.MarkAge)
+	}
+	if rw.Done && (rw.CleanedTo < 0 || rw.CleanedTo > end) {
+		return bad(rw.CleanedTo, "checkpoint %d outside the log [0, %d]", rw.CleanedTo, end)
+	}
+	for _, r := range rw.Batches {
+		if r.Last < 0 || r.Last >= end || r.Old < 0 {
+			return bad(r.Last, "batch ending at %d (old size %d) outside the log [0, %d)", r.Last, r.Old, end)
+		}
+		if r.Batch == nil {
+			continue
+		}
+		b, err := log.Parse(r.Batch)
+		if err != nil {
+			return bad(r.Last, "replacement: %v", err)
+		}
+		if b.LastOffset() != r.Last {
+			return bad(r.Last, "replacement ends at %d, not %d", b.LastOffset(), r.Last)
+		}
+	}
 	return nil
 }
 

@@ -64,6 +64,9 @@ type Partition struct {
 	// by Close, so the DB is never used after the partition closes.
 	life   sync.RWMutex
 	closed bool // guarded by life
+	// done is closed for broadcast, which cannot take life: it is set
+	// with closed and never cleared.
+	done atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -100,6 +103,12 @@ type Partition struct {
 // Open loads a partition's state from the DB: the log start offset from its
 // state key and the high watermark from its last batch.
 func Open(o Options) (*Partition, error) {
+	if o.DB == nil {
+		return nil, fmt.Errorf("%w: partition %s/%d: nil DB", ErrInvalidArgument, o.Topic, o.Partition)
+	}
+	if o.Partition < 0 {
+		return nil, fmt.Errorf("%w: partition %s/%d: negative index", ErrInvalidArgument, o.Topic, o.Partition)
+	}
 	p := &Partition{
 		db:     o.DB,
 		topic:  o.Topic,
@@ -237,6 +246,7 @@ func (p *Partition) ConfigRef() *Config { return p.cfg.Load() }
 func (p *Partition) Close() error {
 	p.life.Lock()
 	p.closed = true
+	p.done.Store(true)
 	p.life.Unlock()
 	p.broadcast()
 	return nil
@@ -268,9 +278,33 @@ func (p *Partition) publish(end int64) {
 	p.broadcast()
 }
 
+// broadcast closes the channel Changed returned and installs the next
+// one: a fresh one, or, once the partition is closed, closedNotify, so a
+// Changed after Close (a handle of a deleted topic, say) returns a
+// channel that is closed already rather than one nothing will close.
 func (p *Partition) broadcast() {
-	close(p.notify.Swap(make(chan struct{})).(chan struct{}))
+	for {
+		old := p.notify.Load().(chan struct{})
+		if old == closedNotify {
+			return
+		}
+		next := closedNotify
+		if !p.done.Load() {
+			next = make(chan struct{})
+		}
+		if p.notify.CompareAndSwap(old, next) {
+			close(old)
+			return
+		}
+	}
 }
+
+// closedNotify is the closed channel a closed partition's Changed returns.
+var closedNotify = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // changed returns the channel the next move of the watermark closes.
 func (p *Partition) changed() chan struct{} { return p.notify.Load().(chan struct{}) }

@@ -23,6 +23,25 @@ func (p *Partition) timeKey(ts int64) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(ts)^(1<<63))
 }
 
+// unixMilli is t.UnixMilli, clamped to the int64 range: a time past
+// year 292,278,994 (or before -292,275,055) has no millisecond count,
+// and UnixMilli's wrapped one made a lookup of the far future answer the
+// log's first record.
+func unixMilli(t time.Time) int64 {
+	switch {
+	case t.After(maxMilliTime):
+		return math.MaxInt64
+	case t.Before(minMilliTime):
+		return math.MinInt64
+	}
+	return t.UnixMilli()
+}
+
+var (
+	maxMilliTime = time.UnixMilli(math.MaxInt64)
+	minMilliTime = time.UnixMilli(math.MinInt64)
+)
+
 func (p *Partition) timePrefix() []byte {
 	return log.PartitionPrefix(nil, log.PrefixTime, p.id, uint32(p.index))
 }
@@ -84,7 +103,7 @@ func (p *Partition) offsetForTime(t time.Time) (offset int64, ok bool, err error
 	if err := p.enter(); err != nil {
 		return 0, false, err
 	}
-	target := t.UnixMilli()
+	target := unixMilli(t)
 	logStart, hwm := p.logStart.Load(), p.hwm.Load()
 	prefix := p.timePrefix()
 	it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: log.PrefixEnd(prefix)})
