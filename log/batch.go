@@ -79,13 +79,6 @@ func Build(recs []Record, codec Codec, producer *Producer, now time.Time) (Batch
 	return b.Build(recs, codec, producer, now)
 }
 
-func recordMillis(r *Record, now time.Time) int64 {
-	if r.Timestamp.IsZero() {
-		return now.UnixMilli()
-	}
-	return r.Timestamp.UnixMilli()
-}
-
 // Parse validates the header and CRC of the single batch that fills raw and
 // returns a view of it. It does not decompress the records; Records and
 // Validate do.
@@ -159,6 +152,9 @@ func (b Batch) Control() bool { return b.hdr.Attributes&attrControl != 0 }
 // SetBaseOffset stamps the batch's base offset in place. The CRC does not
 // cover it.
 func (b *Batch) SetBaseOffset(off int64) {
+	if len(b.raw) < HeaderSize {
+		return // the zero Batch: no header to stamp
+	}
 	binary.BigEndian.PutUint64(b.raw, uint64(off))
 	b.hdr.FirstOffset = off
 }
@@ -167,6 +163,9 @@ func (b *Batch) SetBaseOffset(off int64) {
 // in place, and recomputes the CRC, as a Kafka broker does for topics with
 // message.timestamp.type=LogAppendTime.
 func (b *Batch) SetLogAppendTime(t time.Time) {
+	if len(b.raw) < HeaderSize {
+		return // the zero Batch: no header to stamp
+	}
 	b.hdr.Attributes |= attrLogAppendTime
 	b.hdr.MaxTimestamp = t.UnixMilli()
 	b.rewriteTimes()

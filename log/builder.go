@@ -74,10 +74,24 @@ func (b *Builder) Size() int { return max(len(b.buf), HeaderSize) }
 // Partition and Offset are ignored. On error (a bad header key) b is
 // unchanged.
 func (b *Builder) Add(r *Record, now time.Time) error {
+	if r == nil {
+		return corrupt("%w: nil record", ErrInvalidRecord)
+	}
 	if err := validateHeaders(r.Headers); err != nil {
 		return err
 	}
-	ts := recordMillis(r, now)
+	t := r.Timestamp
+	if t.IsZero() {
+		t = now
+	}
+	if t.Before(minMilliTime) || t.After(maxMilliTime) {
+		// UnixMilli wrapped: the record was stored with another time.
+		return corrupt("%w: timestamp %v outside int64 milliseconds", ErrInvalidRecord, t)
+	}
+	ts := t.UnixMilli()
+	if b.n > 0 && (b.first < 0 && ts > math.MaxInt64+b.first || b.first > 0 && ts < math.MinInt64+b.first) {
+		return corrupt("%w: timestamp %d too far from the batch's first %d", ErrInvalidRecord, ts, b.first)
+	}
 	if b.n == 0 {
 		b.buf = append(b.buf[:0], make([]byte, HeaderSize)...)
 		b.first, b.maxTS = ts, math.MinInt64
@@ -180,3 +194,10 @@ func varintLen(v int64) int {
 	u := uint64(v<<1) ^ uint64(v>>63)
 	return (bits.Len64(u|1) + 6) / 7
 }
+
+// The times whose milliseconds since 1970 an int64 holds, as a record's
+// timestamp is stored.
+var (
+	minMilliTime = time.UnixMilli(math.MinInt64)
+	maxMilliTime = time.UnixMilli(math.MaxInt64)
+)
