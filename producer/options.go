@@ -112,6 +112,9 @@ func (o *Options) EnsureDefaults() *Options {
 // Validate reports options that cannot work, wrapping ErrInvalidArgument
 // or log.ErrUnknownCodec.
 func (o *Options) Validate() error {
+	if o == nil {
+		return nil // nil Options are the defaults, which are valid
+	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: producer: %s", partition.ErrInvalidArgument, fmt.Sprintf(format, args...))
 	}

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,9 @@ func RoundRobin() Partitioner {
 	// partitions each all went to one partition of each.
 	var counters sync.Map // topic -> *atomic.Uint32
 	return PartitionerFunc(func(rec *Record, n int) int32 {
+		if n < 1 || n > math.MaxInt32 {
+			return -1 // no partition: the record fails with ErrUnknownPartition
+		}
 		c, ok := counters.Load(rec.Topic)
 		if !ok {
 			c, _ = counters.LoadOrStore(rec.Topic, new(atomic.Uint32))
@@ -62,6 +66,9 @@ type sticky struct {
 }
 
 func (s *sticky) Partition(rec *Record, n int) int32 {
+	if n < 1 || n > math.MaxInt32 {
+		return -1 // no partition: the record fails with ErrUnknownPartition
+	}
 	if rec.Key != nil {
 		return KeyPartition(rec.Key, n)
 	}
@@ -91,7 +98,8 @@ func (s *sticky) NewBatch(topic string, partition int32) {
 }
 
 // KeyPartition returns the partition Kafka's default partitioner gives key
-// among n partitions: the positive murmur2 hash mod n.
+// among n partitions: the positive murmur2 hash mod n; -1 when n is not a
+// partition count (below 1 or above MaxInt32).
 func KeyPartition(key []byte, n int) int32 { return topic.KeyPartition(key, n) }
 
 // Murmur2 is the 32-bit murmur2 hash as Kafka's Java client computes it

@@ -1,10 +1,16 @@
 package topic
 
+import "math"
+
 // KeyPartition returns the partition Kafka's default partitioner gives key
 // among n partitions: the positive murmur2 hash mod n. It lives here, below
 // the producer, so that the broker's Get finds a key's partition with the
-// very function producers route it with.
+// very function producers route it with. It returns -1, no partition,
+// when n is not a partition count (below 1 or above MaxInt32).
 func KeyPartition(key []byte, n int) int32 {
+	if n < 1 || n > math.MaxInt32 {
+		return -1 // no partition among n: n mod 2^32 divided by zero
+	}
 	return int32((uint32(Murmur2(key)) & 0x7fffffff) % uint32(n))
 }
 
