@@ -7,6 +7,7 @@ import (
 
 	"github.com/cairnlog/cairn/group"
 	"github.com/cairnlog/cairn/partition"
+	"github.com/cairnlog/cairn/topic"
 )
 
 // Offset is a start position: Earliest, Latest, At(n) or AtTime(t).
@@ -165,6 +166,9 @@ func (o *Options) ensureGroupDefaults() {
 
 // Validate reports options that cannot work, wrapping ErrInvalidArgument.
 func (o *Options) Validate() error {
+	if o == nil {
+		return nil // nil Options are the defaults, which are valid
+	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: consumer: %s", partition.ErrInvalidArgument, fmt.Sprintf(format, args...))
 	}
@@ -195,7 +199,18 @@ func (o *Options) Validate() error {
 			}
 		}
 	}
+	// A name no topic can have (empty, too long, a '/') was waited for
+	// by a subscription, for good, and failed every Poll of an
+	// assignment.
+	for _, t := range o.Topics {
+		if err := topic.ValidateName(t); err != nil {
+			return fmt.Errorf("%w: consumer: %w", partition.ErrInvalidArgument, err)
+		}
+	}
 	for t, parts := range o.Partitions {
+		if err := topic.ValidateName(t); err != nil {
+			return fmt.Errorf("%w: consumer: %w", partition.ErrInvalidArgument, err)
+		}
 		for _, p := range parts {
 			if p < 0 {
 				return bad("negative partition %d of %q", p, t)
