@@ -101,6 +101,9 @@ func (o *Options) EnsureDefaults() *Options {
 
 // Validate reports options that cannot work.
 func (o *Options) Validate() error {
+	if o == nil {
+		return nil // nil Options are the defaults, which are valid
+	}
 	if o.Durability < SyncAlways || o.Durability > NoSync {
 		return fmt.Errorf("%w: durability %d", ErrInvalidOptions, int(o.Durability))
 	}

@@ -47,6 +47,9 @@ func (o *Options) EnsureDefaults() {
 
 // Validate reports options that cannot work.
 func (o *Options) Validate() error {
+	if o == nil {
+		return nil // nil Options are the defaults, which are valid
+	}
 	if o.KeyMapSize < 0 || o.StepBytes < 0 || o.ReadBytes < 0 || o.BytesPerSecond < 0 {
 		return fmt.Errorf("%w: negative size in %+v", ErrInvalidOptions, *o)
 	}
