@@ -21,30 +21,10 @@ import (
 // the restart the topic is gone, and so must its commits be, as
 // DeleteTopic promises: a topic created again under the name is read from
 // its start, not from the old topic's offsets.
-const delTopicChildEnv = "CAIRN_DELTOPIC_CRASH_CHILD" // "dir|durability"; set only in the child
+const delTopicChildEnv = "CAIRN_DELTOPIC_CRASH_CHILD" // "durability|dir"; set only in the child
 
 func TestDeleteTopicCrashChild(t *testing.T) {
-	env := os.Getenv(delTopicChildEnv)
-	if env == "" {
-		t.Skip("only runs as the child of TestDeleteTopicCrashForgetsCommits")
-	}
-	var dir string
-	var dur cairn.Durability
-	if _, err := fmt.Sscanf(env, "%d|%s", &dur, &dir); err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
-	b, err := cairn.Open(dir, &cairn.Options{Durability: dur, CleanupInterval: -1})
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
-	must := func(err error) {
-		if err != nil {
-			fmt.Println("error", err)
-			os.Exit(2)
-		}
-	}
+	b, dur := openKillChild(t, delTopicChildEnv, "TestDeleteTopicCrashForgetsCommits")
 	must(b.CreateTopic(ctx, "t", 2, nil))
 	for range 5 {
 		_, err := b.Append(ctx, "t", 0, kv("k", "v"))
@@ -57,10 +37,8 @@ func TestDeleteTopicCrashChild(t *testing.T) {
 			// Without sync Pebble keeps a partial WAL block in the
 			// process: a synced write (InitProducerID's) hands the
 			// deletion to the disk, so that the kill lands after it.
-			if _, _, err := b.InitProducerID(ctx); err != nil {
-				fmt.Println("error", err)
-				os.Exit(2)
-			}
+			_, _, err := b.InitProducerID(ctx)
+			must(err)
 		}
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}

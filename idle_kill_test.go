@@ -27,24 +27,7 @@ import (
 const idleKillChildEnv = "CAIRN_IDLE_KILL_CHILD" // "durability|dir"; set only in the child
 
 func TestIdleKillChild(t *testing.T) {
-	env := os.Getenv(idleKillChildEnv)
-	if env == "" {
-		t.Skip("only runs as the child of TestIdleKillKeepsAcknowledged")
-	}
-	var dur cairn.Durability
-	var dir string
-	if _, err := fmt.Sscanf(env, "%d|%s", &dur, &dir); err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
-	must := func(err error) {
-		if err != nil {
-			fmt.Println("error", err)
-			os.Exit(2)
-		}
-	}
-	b, err := cairn.Open(dir, &cairn.Options{Durability: dur, CleanupInterval: -1})
-	must(err)
+	b, _ := openKillChild(t, idleKillChildEnv, "TestIdleKillKeepsAcknowledged")
 	must(b.CreateTopic(ctx, "t", 1, nil))
 	for i := range 20 {
 		_, err := b.Append(ctx, "t", 0, kv(fmt.Sprint("k", i), "v"))
@@ -112,4 +95,30 @@ func TestNoSyncWALPadOnlyAfterWrites(t *testing.T) {
 	idle := cairn.WALBytesIn(b)
 	time.Sleep(200 * time.Millisecond) // 40 ticks
 	require.LessOrEqual(t, cairn.WALBytesIn(b)-idle, uint64(pad+64), "an idle broker's WAL grew")
+}
+
+// openKillChild, in a child process a kill test started with env set to
+// "durability|dir", opens the broker there; elsewhere it skips t, naming
+// the parent test.
+func openKillChild(t *testing.T, env, parent string) (*cairn.Broker, cairn.Durability) {
+	v := os.Getenv(env)
+	if v == "" {
+		t.Skip("only runs as the child of " + parent)
+	}
+	var dur cairn.Durability
+	var dir string
+	_, err := fmt.Sscanf(v, "%d|%s", &dur, &dir)
+	must(err)
+	b, err := cairn.Open(dir, &cairn.Options{Durability: dur, CleanupInterval: -1})
+	must(err)
+	return b, dur
+}
+
+// must ends a kill test's child process on err, printing it for the
+// parent.
+func must(err error) {
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
 }
