@@ -6,6 +6,7 @@ import (
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/consumer"
+	"github.com/cairnlog/cairn/partition"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,5 +32,19 @@ func TestInvalidTopicNamesBadInput(t *testing.T) {
 // nil Options are valid (New takes them); Validate on them does not panic.
 func TestNilOptionsValidateBadInput(t *testing.T) {
 	var o *consumer.Options
-	require.NoError(t, o.Validate())
+	// Validated as the defaults, without a panic: they name nothing to
+	// consume, as New(b, nil) does not either.
+	require.ErrorIs(t, o.Validate(), partition.ErrInvalidArgument)
+}
+
+// A consumer with neither Topics nor Partitions could never read
+// anything (topics cannot be added after New), and its Poll waited for
+// ever; as Kafka's poll throws for a consumer neither subscribed nor
+// assigned, New refuses it.
+func TestNothingToConsumeRefused(t *testing.T) {
+	b := newBroker(t, map[string]int{"t": 1})
+	_, err := consumer.New(b, &consumer.Options{})
+	require.ErrorIs(t, err, partition.ErrInvalidArgument)
+	_, err = consumer.New(b, nil)
+	require.ErrorIs(t, err, partition.ErrInvalidArgument)
 }

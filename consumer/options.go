@@ -57,7 +57,8 @@ const (
 	ResetError
 )
 
-// Options configure a Consumer. Set Topics, Partitions, or both.
+// Options configure a Consumer. Set Topics, Partitions, or both: New
+// refuses a consumer with neither (ErrInvalidArgument).
 type Options struct {
 	// Topics are consumed whole: every partition, including partitions
 	// and topics created later (checked every MetadataInterval).
@@ -167,7 +168,7 @@ func (o *Options) ensureGroupDefaults() {
 // Validate reports options that cannot work, wrapping ErrInvalidArgument.
 func (o *Options) Validate() error {
 	if o == nil {
-		return nil // nil Options are the defaults, which are valid
+		o = &Options{} // the defaults, which name nothing to consume
 	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: consumer: %s", partition.ErrInvalidArgument, fmt.Sprintf(format, args...))
@@ -179,6 +180,11 @@ func (o *Options) Validate() error {
 		return bad("unknown reset policy %d", o.OnOutOfRange)
 	case o.Start.kind == 2 && o.Start.at < 0:
 		return bad("negative start offset %d", o.Start.at)
+	case len(o.Topics) == 0 && len(o.Partitions) == 0:
+		// Nothing to read, and no way to add something later: Poll
+		// waited for ever. Kafka's poll throws for a consumer neither
+		// subscribed nor assigned.
+		return bad("neither Topics nor Partitions: nothing to consume")
 	}
 	if o.Group != "" {
 		switch {
