@@ -399,3 +399,22 @@ func TestBackgroundCleanupStopsOnClose(t *testing.T) {
 	_, err = b.Get(ctx, "tbl", []byte("1"))
 	require.True(t, errors.Is(err, cairn.ErrClosed))
 }
+
+// Get(nil) on a compacted topic answered the empty key's record: a nil
+// key is not the empty key, and no record of a compacted topic has one
+// (its append fails with ErrKeyRequired), so the lookup fails the same.
+func TestGetNilKeyIsKeyRequired(t *testing.T) {
+	b, err := cairn.Open("data", &cairn.Options{FS: vfs.NewMem(), CleanupInterval: -1})
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.CreateTopic(ctx, "tbl", 1, compacted()))
+	_, err = b.Append(ctx, "tbl", 0, cairn.Record{Key: []byte{}, Value: []byte("empty key")})
+	require.NoError(t, err)
+	_, err = b.Append(ctx, "tbl", 0, cairn.Record{Value: []byte("no key")})
+	require.ErrorIs(t, err, cairn.ErrKeyRequired)
+	_, err = b.Get(ctx, "tbl", nil)
+	require.ErrorIs(t, err, cairn.ErrKeyRequired)
+	r, err := b.Get(ctx, "tbl", []byte{})
+	require.NoError(t, err)
+	require.Equal(t, "empty key", string(r.Value))
+}

@@ -44,6 +44,7 @@ var (
 	ErrUnknownCodec         = log.ErrUnknownCodec
 	ErrInvalidHeader        = log.ErrInvalidHeader
 	ErrEmptyBatch           = log.ErrEmptyBatch
+	ErrUnsupportedMagic     = log.ErrUnsupportedMagic
 
 	// ErrLocked reports a data directory already opened by another Broker,
 	// in this process or another.

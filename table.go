@@ -2,6 +2,7 @@ package cairn
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cairnlog/cairn/partition"
 	"github.com/cairnlog/cairn/topic"
@@ -28,7 +29,8 @@ var (
 // records appended by hand to another partition are not found there
 // (and CreatePartitions refuses to change the count under stored keys). A
 // record whose append is in flight is waited for, so a Get after an
-// append returns it.
+// append returns it. A nil key fails with ErrKeyRequired, as its append
+// does; the empty key is a key.
 func (b *Broker) Get(ctx context.Context, topicName string, key []byte) (Record, error) {
 	if err := b.check(ctx); err != nil {
 		return Record{}, err
@@ -36,6 +38,11 @@ func (b *Broker) Get(ctx context.Context, topicName string, key []byte) (Record,
 	t, err := b.topics.Get(topicName)
 	if err != nil {
 		return Record{}, err
+	}
+	if key == nil {
+		// No record of a compacted topic has a nil key (appending one
+		// fails with ErrKeyRequired), and the empty key's is another.
+		return Record{}, fmt.Errorf("%w: %s: nil key", ErrKeyRequired, topicName)
 	}
 	p := t.Partitions[topic.KeyPartition(key, len(t.Partitions))]
 	return p.Get(ctx, key)
