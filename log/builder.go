@@ -84,7 +84,7 @@ func (b *Builder) Add(r *Record, now time.Time) error {
 	if t.IsZero() {
 		t = now
 	}
-	if t.Before(minMilliTime) || t.After(maxMilliTime) {
+	if !InMilliRange(t) {
 		// UnixMilli wrapped: the record was stored with another time.
 		return corrupt("%w: timestamp %v outside int64 milliseconds", ErrInvalidRecord, t)
 	}
@@ -195,8 +195,12 @@ func varintLen(v int64) int {
 	return (bits.Len64(u|1) + 6) / 7
 }
 
-// The times whose milliseconds since 1970 an int64 holds, as a record's
-// timestamp is stored.
+// InMilliRange reports whether t's milliseconds since 1970 fit an int64,
+// as a record's timestamp is stored: t.UnixMilli of a time outside wraps.
+func InMilliRange(t time.Time) bool {
+	return !t.Before(minMilliTime) && !t.After(maxMilliTime)
+}
+
 var (
 	minMilliTime = time.UnixMilli(math.MinInt64)
 	maxMilliTime = time.UnixMilli(math.MaxInt64)

@@ -29,18 +29,13 @@ func (p *Partition) timeKey(ts int64) []byte {
 // log's first record.
 func unixMilli(t time.Time) int64 {
 	switch {
-	case t.After(maxMilliTime):
+	case log.InMilliRange(t):
+		return t.UnixMilli()
+	case t.Unix() > 0:
 		return math.MaxInt64
-	case t.Before(minMilliTime):
-		return math.MinInt64
 	}
-	return t.UnixMilli()
+	return math.MinInt64
 }
-
-var (
-	maxMilliTime = time.UnixMilli(math.MaxInt64)
-	minMilliTime = time.UnixMilli(math.MinInt64)
-)
 
 func (p *Partition) timePrefix() []byte {
 	return log.PartitionPrefix(nil, log.PrefixTime, p.id, uint32(p.index))

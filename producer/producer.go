@@ -3,10 +3,8 @@ package producer
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cairnlog/cairn/log"
 	"github.com/cairnlog/cairn/partition"
@@ -213,7 +211,7 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 	if rec.Partition < 0 || int(rec.Partition) >= n {
 		return 0, &topic.UnknownPartitionError{Topic: rec.Topic, Partition: rec.Partition}
 	}
-	if ts := rec.Timestamp; !ts.IsZero() && (ts.Before(minMilliTime) || ts.After(maxMilliTime)) {
+	if ts := rec.Timestamp; !ts.IsZero() && !log.InMilliRange(ts) {
 		// Refused here, alone, rather than by the batch it would join.
 		return 0, &partition.Error{Topic: rec.Topic, Partition: rec.Partition, Offset: -1,
 			Err: fmt.Errorf("%w: %w: timestamp %v outside int64 milliseconds", log.ErrCorruptBatch, log.ErrInvalidRecord, ts)}
@@ -232,13 +230,6 @@ func (p *Producer) prepare(rec *Record) (int, error) {
 	}
 	return size, nil
 }
-
-// The record timestamps a batch can hold: milliseconds since 1970 in an
-// int64.
-var (
-	minMilliTime = time.UnixMilli(math.MinInt64)
-	maxMilliTime = time.UnixMilli(math.MaxInt64)
-)
 
 // reclaimCredit takes back the room every partition took ahead, and
 // reports whether any did.
