@@ -18,9 +18,21 @@ const nodeID = 0
 // which is never reused, so the UUID is stable and unique per topic.
 func topicUUID(id uint32) [16]byte {
 	var u [16]byte
-	copy(u[:], "cairn-topic-")
+	copy(u[:], topicUUIDPrefix)
 	binary.BigEndian.PutUint32(u[12:], id)
 	return u
+}
+
+const topicUUIDPrefix = "cairn-topic-"
+
+// TopicID returns the Cairn topic id (Broker.TopicID) that a Kafka topic
+// id from a Cairn listener stands for, and false for an id no Cairn
+// listener gives (another broker's).
+func TopicID(u [16]byte) (uint32, bool) {
+	if string(u[:len(topicUUIDPrefix)]) != topicUUIDPrefix {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(u[12:]), true
 }
 
 func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"testing"
 
+	"github.com/cairnlog/cairn/kafka"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -82,4 +83,27 @@ func TestMetadataDuplicateTopicsAnsweredOnce(t *testing.T) {
 	r.roundTrip(byID, resp, true)
 	require.Len(t, resp.Topics, 1)
 	require.Equal(t, id, resp.Topics[0].TopicID)
+}
+
+// kafka.TopicID reads back the Cairn topic id a listener's Kafka topic id
+// stands for, and refuses an id no Cairn listener gives.
+func TestTopicIDFromKafkaID(t *testing.T) {
+	b, addr := serve(t, nil)
+	require.NoError(t, b.CreateTopic(ctx, "ids", 1, nil))
+	r := dialRaw(t, addr)
+	req := kmsg.NewPtrMetadataRequest()
+	req.SetVersion(12)
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("ids")
+	req.Topics = append(req.Topics, mt)
+	resp := kmsg.NewPtrMetadataResponse()
+	resp.SetVersion(12)
+	r.roundTrip(req, resp, true)
+	got, ok := kafka.TopicID(resp.Topics[0].TopicID)
+	require.True(t, ok)
+	want, err := b.TopicID("ids")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	_, ok = kafka.TopicID([16]byte{1, 2, 3})
+	require.False(t, ok)
 }

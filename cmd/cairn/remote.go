@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/cairnlog/cairn"
 	"github.com/cairnlog/cairn/group"
+	"github.com/cairnlog/cairn/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -111,11 +111,11 @@ func (r *remote) DescribeTopic(ctx context.Context, name string) (topicInfo, err
 // a Cairn listener's ids are "cairn-topic-" and Cairn's id (see the kafka
 // package), shown as that number; another broker's as Kafka shows it.
 func topicIDString(id kadm.TopicID) string {
-	switch {
-	case id == kadm.TopicID{}:
+	if id == (kadm.TopicID{}) {
 		return "" // a broker without topic ids
-	case string(id[:12]) == "cairn-topic-":
-		return fmt.Sprint(binary.BigEndian.Uint32(id[12:]))
+	}
+	if n, ok := kafka.TopicID(id); ok {
+		return fmt.Sprint(n)
 	}
 	return id.String()
 }
