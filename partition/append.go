@@ -345,7 +345,7 @@ func (p *Partition) DeleteRecords(ctx context.Context, before int64) error {
 		p.logStart.Store(old)
 		return p.wrap(before, err)
 	}
-	p.mu.timeDropped, p.mu.dropSet = timeDropped, true
+	p.mu.timeDropped = timeDropped
 	p.mu.sizes.dropBelow(before, partial)
 	p.size.Store(p.mu.sizes.total)
 	return nil

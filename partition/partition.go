@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,11 +75,10 @@ type Partition struct {
 		err  error // a failed WAL sync leaves the partition unusable
 		// maxTime is the largest batch max timestamp in the time index.
 		maxTime int64
-		// timeDropped, once dropSet, is where DeleteRecords' last range
-		// deletion of the time index ended: the next starts there (see
-		// dropTimeEntries).
+		// timeDropped is where DeleteRecords' last range deletion of the
+		// time index ended, the next one's start (see dropTimeEntries);
+		// MinInt64, the index's first key, until one ran since Open.
 		timeDropped int64
-		dropSet     bool
 		// producers is the idempotent producers' dedupe state by id.
 		producers map[int64]producerState
 		// sweepAt is when (unix ms) appends next look for expired
@@ -140,6 +140,7 @@ func Open(o Options) (*Partition, error) {
 	if p.mu.maxTime, err = p.loadMaxTime(); err != nil {
 		return nil, err
 	}
+	p.mu.timeDropped = math.MinInt64
 	if p.mu.producers, err = p.loadProducers(); err != nil {
 		return nil, err
 	}

@@ -24,14 +24,10 @@ func (p *Partition) dropTimeEntries(wb *pebble.Batch, before int64) (int64, erro
 	if len(bs) > 0 {
 		upto = bs[0].MaxTimestamp().UnixMilli()
 	}
-	from := p.timePrefix()
-	if p.mu.dropSet {
-		if upto <= p.mu.timeDropped {
-			return p.mu.timeDropped, nil // nothing below upto is left
-		}
-		from = p.timeKey(p.mu.timeDropped)
+	if upto <= p.mu.timeDropped {
+		return p.mu.timeDropped, nil // nothing below upto is left
 	}
-	if err := wb.DeleteRange(from, p.timeKey(upto), nil); err != nil {
+	if err := wb.DeleteRange(p.timeKey(p.mu.timeDropped), p.timeKey(upto), nil); err != nil {
 		return 0, p.wrap(before, err)
 	}
 	return upto, nil
